@@ -1,0 +1,46 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// GroupName is the API group shared with Argo Rollouts, so kubectl, Argo CD and the Argo kubectl
+// plugin see rolloutlab objects as ordinary Rollouts.
+const GroupName = "argoproj.io"
+
+// SchemeGroupVersion is the group/version every type in this package is registered under.
+var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1alpha1"}
+
+var (
+	// RolloutGVR addresses Rollouts through dynamic clients, informers and REST paths.
+	RolloutGVR = SchemeGroupVersion.WithResource("rollouts")
+	// RolloutGVK identifies a Rollout in manifests and owner references.
+	RolloutGVK = SchemeGroupVersion.WithKind("Rollout")
+)
+
+var (
+	// SchemeBuilder collects the functions that register this package's types.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
+	// AddToScheme registers Rollout and RolloutList (and the meta types they need) in a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
+
+// Resource qualifies a resource name with this package's group.
+func Resource(resource string) schema.GroupResource {
+	return SchemeGroupVersion.WithResource(resource).GroupResource()
+}
+
+// Kind qualifies a kind with this package's group.
+func Kind(kind string) schema.GroupKind {
+	return SchemeGroupVersion.WithKind(kind).GroupKind()
+}
+
+func addKnownTypes(scheme *runtime.Scheme) error {
+	scheme.AddKnownTypes(SchemeGroupVersion, &Rollout{}, &RolloutList{})
+	// Registers ListOptions, DeleteOptions, WatchEvent... for this version so clients can encode
+	// query parameters and decode watch streams.
+	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
+	return nil
+}

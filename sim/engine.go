@@ -1,0 +1,238 @@
+package sim
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/rollout"
+	"github.com/rolloutlab/rolloutlab/fakes/kube"
+	"github.com/rolloutlab/rolloutlab/sim/dist"
+)
+
+// EngineConfig are the knobs of the controller process in the simulation.
+type EngineConfig struct {
+	WatchDelay  dist.Delay    // store write → the engine's cache and queue hear of it
+	WorkDelay   dist.Delay    // queued key → reconcile starts (worker pickup)
+	Resync      time.Duration // every rollout is reconciled at least this often
+	BackoffBase time.Duration // first retry after a failed reconcile, doubling per failure
+	BackoffMax  time.Duration
+}
+
+// DefaultEngineConfig matches the Argo controller's defaults with a healthy API server.
+func DefaultEngineConfig() EngineConfig {
+	return EngineConfig{
+		WatchDelay:  dist.Delay{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+		WorkDelay:   dist.Fixed(time.Millisecond),
+		Resync:      15 * time.Minute,
+		BackoffBase: time.Millisecond,
+		BackoffMax:  10 * time.Second,
+	}
+}
+
+// engineResources are what the engine's informers watch.
+var engineResources = []schema.GroupVersionResource{Rollouts, kube.ReplicaSets, kube.Services}
+
+// EngineHost runs the rollout engine inside the simulation the way the controller process runs
+// it in a cluster: informer caches fed with delay, a deduplicating work queue with per-key
+// back-off and delayed requeues, one worker. Crash drops all of that; Restart starts afresh.
+type EngineHost struct {
+	w      *World
+	cfg    EngineConfig
+	rand   *rand.Rand
+	epoch  int
+	up     bool
+	cache  *Cache
+	rec    *rollout.Reconciler
+	queue  []string
+	queued map[string]bool
+	work   *Event
+	timers map[string]*Event
+	fails  map[string]int
+	// lastDelivery keeps watch deliveries in order, as a watch stream is.
+	lastDelivery time.Time
+
+	Reconciles, Failures, Crashes int
+	// OnPlan, when set, sees every reconcile's input and plan (invariants, traces).
+	OnPlan func(key string, in rollout.Observed, plan *rollout.Plan, err error)
+}
+
+func newEngineHost(w *World, cfg EngineConfig) *EngineHost {
+	h := &EngineHost{w: w, cfg: cfg, rand: w.Kernel.Stream("engine")}
+	w.Cluster.Store.Watch(h.onChange)
+	return h
+}
+
+// Up reports whether the engine process is running.
+func (h *EngineHost) Up() bool { return h.up }
+
+// Start boots the engine: fresh caches listed from the store, every rollout queued.
+func (h *EngineHost) Start() {
+	h.epoch++
+	h.up = true
+	h.cache = NewCache(h.w.Cluster.Store, engineResources...)
+	h.rec = rollout.NewReconciler(rollout.Deps{
+		Kube: h.w.engineKube, Rollouts: h.w.engineRollouts, Reader: Reader{Cache: h.cache},
+		Clock: h.w.Kernel, Events: h.w.Recorder,
+	})
+	h.queue, h.queued, h.work = nil, map[string]bool{}, nil
+	h.timers, h.fails = map[string]*Event{}, map[string]int{}
+	h.lastDelivery = h.w.Kernel.Now()
+	for _, o := range h.cache.List(Rollouts, "") {
+		ro := o.(*v1alpha1.Rollout)
+		h.add(ro.Namespace + "/" + ro.Name)
+	}
+	h.scheduleResync()
+}
+
+// Crash kills the engine process: caches, queue, timers, back-off and the reconciler's memory
+// are gone. Writes it already made stay.
+func (h *EngineHost) Crash() {
+	h.epoch++
+	h.up = false
+	h.Crashes++
+	for _, t := range h.timers {
+		t.Cancel()
+	}
+	h.work.Cancel()
+	h.cache, h.rec, h.queue, h.queued, h.timers, h.fails, h.work = nil, nil, nil, nil, nil, nil, nil
+}
+
+// alive wraps fn so that it only runs if the engine has not crashed since it was scheduled.
+func (h *EngineHost) alive(fn func()) func() {
+	epoch := h.epoch
+	return func() {
+		if h.up && h.epoch == epoch {
+			fn()
+		}
+	}
+}
+
+func (h *EngineHost) onChange(ch kube.Change) {
+	if !h.up || !h.cache.Watches(ch.GVR) {
+		return
+	}
+	at := h.w.Kernel.Now().Add(h.cfg.WatchDelay.Draw(h.rand))
+	if at.Before(h.lastDelivery) {
+		at = h.lastDelivery
+	}
+	h.lastDelivery = at
+	h.w.Kernel.At(at, "engine/watch", ch.GVR.Resource+" "+ch.Key().String(), h.alive(func() { h.deliver(ch) }))
+}
+
+func (h *EngineHost) deliver(ch kube.Change) {
+	h.cache.Apply(ch)
+	switch ch.GVR {
+	case Rollouts:
+		h.add(ch.Key().String())
+	case kube.ReplicaSets:
+		rs := ch.Object.(*appsv1.ReplicaSet)
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.Kind == "Rollout" {
+			h.add(rs.Namespace + "/" + ref.Name)
+		}
+	case kube.Services:
+		svc := ch.Object.(*corev1.Service)
+		for _, o := range h.cache.List(Rollouts, svc.Namespace) {
+			ro := o.(*v1alpha1.Rollout)
+			if references(ro, svc.Name) || (ch.Type == watch.Deleted && svc.Annotations[v1alpha1.ManagedByRolloutsKey] == ro.Name) {
+				h.add(ro.Namespace + "/" + ro.Name)
+			}
+		}
+	}
+}
+
+func references(ro *v1alpha1.Rollout, svc string) bool {
+	c := ro.Spec.Strategy.Canary
+	if c != nil && (c.CanaryService == svc || c.StableService == svc || (c.PingPong != nil && (c.PingPong.PingService == svc || c.PingPong.PongService == svc))) {
+		return true
+	}
+	bg := ro.Spec.Strategy.BlueGreen
+	return bg != nil && (bg.ActiveService == svc || bg.PreviewService == svc)
+}
+
+// add queues a key unless it is already queued (the work queue's de-duplication).
+func (h *EngineHost) add(key string) {
+	if h.queued[key] {
+		return
+	}
+	h.queued[key] = true
+	h.queue = append(h.queue, key)
+	if h.work == nil {
+		h.work = h.w.Kernel.After(h.cfg.WorkDelay.Draw(h.rand), "engine/reconcile", "", h.alive(h.processNext))
+	}
+}
+
+// addAfter queues a key after d, keeping only the earliest pending request per key.
+func (h *EngineHost) addAfter(key string, d time.Duration) {
+	at := h.w.Kernel.Now().Add(d)
+	if t, ok := h.timers[key]; ok && !t.canceled {
+		if !t.At.After(at) {
+			return
+		}
+		t.Cancel()
+	}
+	h.timers[key] = h.w.Kernel.At(at, "engine/requeue", key, h.alive(func() {
+		delete(h.timers, key)
+		h.add(key)
+	}))
+}
+
+func (h *EngineHost) processNext() {
+	h.work = nil
+	if len(h.queue) == 0 {
+		return
+	}
+	key := h.queue[0]
+	h.queue = h.queue[1:]
+	delete(h.queued, key)
+	h.Reconciles++
+	res, err := h.rec.Reconcile(context.Background(), key)
+	if h.OnPlan != nil && h.rec.LastPlan != nil {
+		h.OnPlan(key, h.rec.LastObserved, h.rec.LastPlan, err)
+	}
+	h.w.clearActions()
+	if err != nil {
+		h.Failures++
+		h.w.tracef("engine", key, "reconcile failed: %v", err)
+		h.addAfter(key, h.backoff(key))
+	} else {
+		delete(h.fails, key)
+		if res.RequeueAfter > 0 {
+			h.addAfter(key, res.RequeueAfter)
+		}
+	}
+	if len(h.queue) > 0 {
+		h.work = h.w.Kernel.After(h.cfg.WorkDelay.Draw(h.rand), "engine/reconcile", "", h.alive(h.processNext))
+	}
+}
+
+// backoff is the per-key exponential retry delay of Argo's work queue (1ms doubling to 10s).
+func (h *EngineHost) backoff(key string) time.Duration {
+	n := h.fails[key]
+	h.fails[key] = n + 1
+	d := h.cfg.BackoffBase << min(n, 30)
+	if d > h.cfg.BackoffMax || d <= 0 {
+		d = h.cfg.BackoffMax
+	}
+	return d
+}
+
+func (h *EngineHost) scheduleResync() {
+	if h.cfg.Resync <= 0 {
+		return
+	}
+	h.w.Kernel.After(h.cfg.Resync, "engine/resync", "", h.alive(func() {
+		for _, o := range h.cache.List(Rollouts, "") {
+			ro := o.(*v1alpha1.Rollout)
+			h.add(ro.Namespace + "/" + ro.Name)
+		}
+		h.scheduleResync()
+	}))
+}

@@ -1,0 +1,227 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/rolloutlab/rolloutlab/engine/api/client"
+	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/fakes/kube"
+	"github.com/rolloutlab/rolloutlab/sim/dist"
+	"github.com/rolloutlab/rolloutlab/sim/manifest"
+)
+
+// Config are the knobs of a simulated world.
+type Config struct {
+	Kubelet kube.KubeletConfig
+	Engine  EngineConfig
+	// ControllerDelay is how late the cluster's own controllers (ReplicaSets, kubelets,
+	// endpoints) hear of a change.
+	ControllerDelay dist.Delay
+}
+
+// DefaultConfig is a small healthy cluster with a healthy controller.
+func DefaultConfig() Config {
+	return Config{
+		Kubelet:         kube.DefaultKubeletConfig(),
+		Engine:          DefaultEngineConfig(),
+		ControllerDelay: dist.Delay{Min: time.Millisecond, Max: 20 * time.Millisecond},
+	}
+}
+
+// World is a whole simulated installation: API server, cluster controllers, kubelets and the
+// rollout engine, on one virtual clock.
+type World struct {
+	Kernel   *Kernel
+	Scheme   *runtime.Scheme
+	Cluster  *kube.Cluster
+	Kubelet  *kube.Kubelet
+	Engine   *EngineHost
+	Recorder *Recorder
+	Timeline *Timeline
+	Decoder  *manifest.Decoder
+
+	// Users is how people (scenario actions, features, the CLI) reach the API.
+	UserKube     kubernetes.Interface
+	UserRollouts client.Interface
+
+	engineKube     kubernetes.Interface
+	engineRollouts client.Interface
+	trace          *Trace
+	ctx            context.Context
+}
+
+// NewScheme holds every kind the simulation stores.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewWorld builds a world and starts its engine. trace may be nil.
+func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
+	k := NewKernel(seed)
+	scheme := NewScheme()
+	w := &World{Kernel: k, Scheme: scheme, Cluster: kube.NewCluster(scheme, k), Decoder: manifest.NewDecoder(scheme),
+		trace: trace, ctx: context.Background()}
+	w.Recorder = newRecorder(w)
+	w.UserKube, w.UserRollouts = w.clients()
+	w.engineKube, w.engineRollouts = w.clients()
+
+	sched := scheduler{k}
+	var err error
+	if w.Kubelet, err = kube.NewKubelet(cfg.Kubelet, w.Cluster.Store, sched, k.Stream("kubelet")); err != nil {
+		return nil, err
+	}
+	rsc := kube.NewReplicaSetController(w.Cluster.Store, sched, k.Stream("replicaset-controller"))
+	eps := kube.NewEndpointsController(w.Cluster.Store, sched)
+	w.watchWithDelay("cluster-controllers", cfg.ControllerDelay, func(ch kube.Change) {
+		rsc.OnChange(ch)
+		w.Kubelet.OnChange(ch)
+		eps.OnChange(ch)
+	})
+	w.Cluster.Store.Watch(w.traceWrite)
+	w.Engine = newEngineHost(w, cfg.Engine)
+	w.Timeline = newTimeline(w)
+	k.OnRun(w.afterEvent)
+	addInvariants(w)
+	w.Engine.Start()
+	return w, nil
+}
+
+// clients returns a kube and a Rollouts clientset served by the world's API server.
+func (w *World) clients() (kubernetes.Interface, client.Interface) {
+	kc := fake.NewSimpleClientset()
+	w.Cluster.Serve(&kc.Fake)
+	rf := &k8stesting.Fake{}
+	w.Cluster.Serve(rf)
+	return kc, client.NewFake(rf)
+}
+
+func (w *World) clearActions() { w.Cluster.ClearActions() }
+
+// watchWithDelay delivers store changes to fn in order, each after a delay drawn from d.
+func (w *World) watchWithDelay(name string, d dist.Delay, fn func(kube.Change)) {
+	r := w.Kernel.Stream(name + "/watch")
+	last := w.Kernel.Now()
+	w.Cluster.Store.Watch(func(ch kube.Change) {
+		at := w.Kernel.Now().Add(d.Draw(r))
+		if at.Before(last) {
+			at = last
+		}
+		last = at
+		w.Kernel.At(at, name+"/watch", ch.GVR.Resource+" "+ch.Key().String(), func() { fn(ch) })
+	})
+}
+
+func (w *World) afterEvent(e *Event) {
+	w.clearActions()
+	if w.trace != nil {
+		w.trace.event(w.Kernel, e)
+	}
+	if next, ok := w.Kernel.NextAt(); !ok || next.After(w.Kernel.Now()) {
+		w.Timeline.observe()
+	}
+}
+
+func (w *World) traceWrite(ch kube.Change) {
+	if w.trace == nil || ch.GVR == kube.Events {
+		return
+	}
+	m, _ := meta.Accessor(ch.Object)
+	w.trace.write(w.Kernel, string(ch.Type), ch.GVR.Resource, ch.Key().String(), m.GetResourceVersion())
+}
+
+func (w *World) tracef(who, obj, format string, args ...any) {
+	if w.trace != nil {
+		w.trace.note(w.Kernel, who, obj, fmt.Sprintf(format, args...))
+	}
+}
+
+// Context is the context user actions run with.
+func (w *World) Context() context.Context { return w.ctx }
+
+// Apply creates each object, or updates it if it exists (spec and metadata; the stored status is
+// kept), like `kubectl apply`.
+func (w *World) Apply(docs []manifest.Document) error {
+	for _, d := range docs {
+		if err := w.applyOne(d.Object); err != nil {
+			return fmt.Errorf("%s: %w", d.Where(), err)
+		}
+	}
+	return nil
+}
+
+func (w *World) applyOne(obj runtime.Object) error {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	gvr, err := resourceFor(gvk)
+	if err != nil {
+		return err
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	ns := m.GetNamespace()
+	if ns == "" && namespaced(gvr) {
+		ns = "default"
+	}
+	store := w.Cluster.Store
+	cur, err := store.Get(gvr, ns, m.GetName())
+	if apierrors.IsNotFound(err) {
+		_, err = store.Create(gvr, ns, obj)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	cm, _ := meta.Accessor(cur)
+	next := obj.DeepCopyObject()
+	nm, _ := meta.Accessor(next)
+	nm.SetNamespace(ns)
+	nm.SetResourceVersion(cm.GetResourceVersion())
+	_, err = store.Update(gvr, ns, next, "")
+	return err
+}
+
+// resourceFor maps the kinds a manifest may hold to their resources.
+func resourceFor(gvk schema.GroupVersionKind) (schema.GroupVersionResource, error) {
+	switch gvk.GroupKind() {
+	case schema.GroupKind{Group: v1alpha1.GroupName, Kind: "Rollout"}:
+		return Rollouts, nil
+	case schema.GroupKind{Kind: "Service"}:
+		return kube.Services, nil
+	case schema.GroupKind{Group: "apps", Kind: "ReplicaSet"}:
+		return kube.ReplicaSets, nil
+	case schema.GroupKind{Kind: "Pod"}:
+		return kube.Pods, nil
+	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
+		return kube.Ingresses, nil
+	}
+	return schema.GroupVersionResource{}, fmt.Errorf("the simulation does not run %s objects", gvk.Kind)
+}
+
+func namespaced(gvr schema.GroupVersionResource) bool { return gvr != kube.Nodes }
+
+// scheduler adapts the kernel to the fakes' Scheduler interface.
+type scheduler struct{ k *Kernel }
+
+func (s scheduler) Now() time.Time { return s.k.Now() }
+func (s scheduler) After(d time.Duration, name, obj string, fn func()) kube.Timer {
+	return s.k.After(d, name, obj, fn)
+}
