@@ -2,14 +2,17 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
@@ -58,8 +61,13 @@ type EngineHost struct {
 	fails  map[string]int
 	// lastDelivery keeps watch deliveries in order, as a watch stream is.
 	lastDelivery time.Time
+	restartAfter time.Duration
 
-	Reconciles, Failures, Crashes int
+	// dieAfter, when positive, kills the process at its dieAfter-th next write: that write and
+	// the rest of the plan never reach the API server (a crash between any two writes).
+	dieAfter int
+
+	Reconciles, Failures, Crashes, Writes int
 	// OnPlan, when set, sees every reconcile's input and plan (invariants, traces).
 	OnPlan func(key string, in rollout.Observed, plan *rollout.Plan, err error)
 }
@@ -184,6 +192,36 @@ func (h *EngineHost) addAfter(key string, d time.Duration) {
 	}))
 }
 
+// DieAtWrite arms a crash: the engine dies as it is about to make its n-th next write (n ≥ 1).
+// It is restarted after down.
+func (h *EngineHost) DieAtWrite(n int, down time.Duration) {
+	h.dieAfter = n
+	h.restartAfter = down
+}
+
+// gate sees every write the engine's clients attempt; it kills the process at the armed write.
+func (h *EngineHost) gate(action k8stesting.Action) (bool, runtime.Object, error) {
+	if !h.up {
+		return true, nil, errProcessDead
+	}
+	switch action.GetVerb() {
+	case "create", "update", "patch", "delete":
+	default:
+		return false, nil, nil
+	}
+	if h.dieAfter > 0 {
+		if h.dieAfter--; h.dieAfter == 0 {
+			h.Crash()
+			h.w.Kernel.After(h.restartAfter, "engine/restart", "", h.Start)
+			return true, nil, errProcessDead
+		}
+	}
+	h.Writes++
+	return false, nil, nil
+}
+
+var errProcessDead = errors.New("the controller process is dead")
+
 func (h *EngineHost) processNext() {
 	h.work = nil
 	if len(h.queue) == 0 {
@@ -194,6 +232,9 @@ func (h *EngineHost) processNext() {
 	delete(h.queued, key)
 	h.Reconciles++
 	res, err := h.rec.Reconcile(context.Background(), key)
+	if !h.up {
+		return // died while applying the plan
+	}
 	if h.OnPlan != nil && h.rec.LastPlan != nil {
 		h.OnPlan(key, h.rec.LastObserved, h.rec.LastPlan, err)
 	}

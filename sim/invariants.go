@@ -123,15 +123,18 @@ func checkMinAvailable(in rollout.Observed, plan *rollout.Plan) error {
 			next[a.ReplicaSet.Name] = *a.ReplicaSet.Spec.Replicas
 		}
 	}
+	// Count the available pods each ReplicaSet keeps at its size before and after the plan.
 	var before, after int32
 	for _, rs := range in.ReplicaSets {
-		avail := rs.Status.AvailableReplicas
-		before += avail
-		keep := avail
-		if s, ok := next[rs.Name]; ok && s < keep {
-			keep = s
+		spec := int32(0)
+		if rs.Spec.Replicas != nil {
+			spec = *rs.Spec.Replicas
 		}
-		after += keep
+		before += min(rs.Status.AvailableReplicas, spec)
+		if s, ok := next[rs.Name]; ok {
+			spec = s
+		}
+		after += min(rs.Status.AvailableReplicas, spec)
 	}
 	floor := min(before, v1alpha1.Replicas(ro)-v1alpha1.MaxUnavailable(ro))
 	if after < floor {

@@ -80,8 +80,7 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 	w := &World{Kernel: k, Scheme: scheme, Cluster: kube.NewCluster(scheme, k), Decoder: manifest.NewDecoder(scheme),
 		trace: trace, ctx: context.Background()}
 	w.Recorder = newRecorder(w)
-	w.UserKube, w.UserRollouts = w.clients()
-	w.engineKube, w.engineRollouts = w.clients()
+	w.UserKube, w.UserRollouts = w.clients(nil)
 
 	sched := scheduler{k}
 	var err error
@@ -97,6 +96,7 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 	})
 	w.Cluster.Store.Watch(w.traceWrite)
 	w.Engine = newEngineHost(w, cfg.Engine)
+	w.engineKube, w.engineRollouts = w.clients(w.Engine.gate)
 	w.Timeline = newTimeline(w)
 	k.OnRun(w.afterEvent)
 	addInvariants(w)
@@ -104,12 +104,17 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 	return w, nil
 }
 
-// clients returns a kube and a Rollouts clientset served by the world's API server.
-func (w *World) clients() (kubernetes.Interface, client.Interface) {
+// clients returns a kube and a Rollouts clientset served by the world's API server; gate, if
+// set, sees each call first and may answer it.
+func (w *World) clients(gate k8stesting.ReactionFunc) (kubernetes.Interface, client.Interface) {
 	kc := fake.NewSimpleClientset()
 	w.Cluster.Serve(&kc.Fake)
 	rf := &k8stesting.Fake{}
 	w.Cluster.Serve(rf)
+	if gate != nil {
+		kc.PrependReactor("*", "*", gate)
+		rf.PrependReactor("*", "*", gate)
+	}
 	return kc, client.NewFake(rf)
 }
 

@@ -99,12 +99,10 @@ func runScenario(out io.Writer, sc *scenario.Scenario, opt scenario.Options, asJ
 	start := time.Now()
 	res, err := scenario.Run(sc, opt)
 	wall := time.Since(start)
-	if res != nil {
-		p.summary(res, wall)
-	}
 	if err != nil {
 		return &exitError{2, err}
 	}
+	p.summary(res, wall)
 	if !res.Passed() {
 		return &exitError{1, fmt.Errorf("scenario %s failed: %s", sc.Name, res.Failure)}
 	}

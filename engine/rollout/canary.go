@@ -261,7 +261,10 @@ func (d *decision) scaleDownOtherReplicaSets() bool {
 			active = append(active, rs)
 		}
 	}
-	budget := sumAvailable(d.allRSs) - (d.replicas() - v1alpha1.MaxUnavailable(d.ro))
+	// Count only the available pods that will stay: a ReplicaSet already scaled below its
+	// available count (its status lags) is about to lose the difference. Argo counts raw
+	// availability here, which lets two scale-downs in a row dip below minAvailable.
+	budget := sumStaying(d.allRSs) - (d.replicas() - v1alpha1.MaxUnavailable(d.ro))
 	if budget <= 0 {
 		return scaled
 	}

@@ -41,6 +41,14 @@ func sumAvailable(rss []*appsv1.ReplicaSet) (n int32) {
 	return n
 }
 
+// sumStaying counts the available pods each ReplicaSet keeps at its current size.
+func sumStaying(rss []*appsv1.ReplicaSet) (n int32) {
+	for _, rs := range rss {
+		n += min(available(rs), specReplicas(rs))
+	}
+	return n
+}
+
 func sumStatusReplicas(rss []*appsv1.ReplicaSet) (n int32) {
 	for _, rs := range rss {
 		if rs != nil {

@@ -19,6 +19,8 @@ type Options struct {
 	OnMoment func(sim.Moment)
 	// OnStep is called before each timeline step runs.
 	OnStep func(st Step, at sim.Seconds)
+	// Prepare, when set, sees the world before the timeline starts (to inject faults).
+	Prepare func(w *sim.World)
 }
 
 // Result is what a run produced.
@@ -57,6 +59,9 @@ func Run(sc *Scenario, opt Options) (*Result, error) {
 	}
 	if opt.OnMoment != nil {
 		w.Timeline.Listen(opt.OnMoment)
+	}
+	if opt.Prepare != nil {
+		opt.Prepare(w)
 	}
 	r := &runner{sc: sc, w: w, trace: trace, opt: opt}
 	res := &Result{Scenario: sc, Seed: seed, World: w}
@@ -102,6 +107,9 @@ func (r *runner) run(res *Result) error {
 			r.opt.OnStep(st, sim.Seconds(r.w.Kernel.Elapsed()))
 		}
 		failure, err := r.step(st)
+		if ie, ok := err.(*sim.InvariantError); ok {
+			return ie
+		}
 		if err != nil {
 			return fmt.Errorf("%s:%d: %s: %w", r.sc.File, st.Line, st.Path, err)
 		}
@@ -111,7 +119,11 @@ func (r *runner) run(res *Result) error {
 		}
 	}
 	if f := r.sc.Final; f != nil {
-		if failure := r.eventually(*f); failure != "" {
+		failure, err := r.eventually(*f)
+		if err != nil {
+			return err
+		}
+		if failure != "" {
 			res.Failure = fmt.Sprintf("%s:%d: expect: %s", r.sc.File, f.Line, failure)
 		}
 	}
@@ -142,7 +154,7 @@ func (r *runner) step(st Step) (failure string, err error) {
 		}
 		return "", nil
 	case KindWait:
-		return r.eventually(st), nil
+		return r.eventually(st)
 	case KindExpect:
 		return r.check(st), nil
 	case KindAfter:
@@ -239,14 +251,17 @@ func (r *runner) rollout(key string) *v1alpha1.Rollout {
 }
 
 // eventually runs the world until the expectation holds or its time is up.
-func (r *runner) eventually(st Step) string {
+func (r *runner) eventually(st Step) (string, error) {
 	w := r.w
 	deadline := w.Kernel.Now().Add(st.Within)
 	held, err := w.Kernel.RunUntil(deadline, func() bool { return r.check(st) == "" })
-	if err != nil || held {
-		return ""
+	if err != nil {
+		return "", err
 	}
-	return fmt.Sprintf("after %s still %s", st.Within, r.check(st))
+	if held {
+		return "", nil
+	}
+	return fmt.Sprintf("after %s still %s", st.Within, r.check(st)), nil
 }
 
 // check compares the rollout's observable state with an expectation.

@@ -3,6 +3,8 @@ package scenario_test
 import (
 	"bytes"
 	"io/fs"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/rolloutlab/rolloutlab/scenarios"
@@ -69,4 +71,30 @@ func BenchmarkBasicGuide(b *testing.B) {
 		virtual = res.Virtual.Seconds()
 	}
 	b.ReportMetric(virtual, "virtual-s/op")
+}
+
+// Every built-in scenario holds its expectations and every invariant for other seeds too: each
+// seed draws different pod start-up times and watch delays, so different interleavings.
+func TestScenariosAcrossSeeds(t *testing.T) {
+	seeds := 10
+	if testing.Short() {
+		seeds = 2
+	}
+	if n, err := strconv.Atoi(os.Getenv("ROLLOUTLAB_SEEDS")); err == nil {
+		seeds = n
+	}
+	names, _ := fs.Glob(scenarios.FS, "*.yaml")
+	for _, name := range names {
+		sc := load(t, name)
+		for s := uint64(100); s < uint64(100+seeds); s++ {
+			seed := s
+			res, err := scenario.Run(sc, scenario.Options{Seed: &seed})
+			if err != nil {
+				t.Fatalf("%s seed %d: %v", name, seed, err)
+			}
+			if !res.Passed() {
+				t.Fatalf("%s seed %d: %s", name, seed, res.Failure)
+			}
+		}
+	}
 }
