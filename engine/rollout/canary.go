@@ -34,7 +34,7 @@ func (d *decision) rolloutCanary() {
 
 // templateOrStepsChanged: the steps or the pod template differ from what the status recorded.
 func (d *decision) templateOrStepsChanged() bool {
-	if d.ro.Status.CurrentStepHash == "" || d.ro.Status.CurrentStepHash != StepsHash(d.ro) {
+	if d.ro.Status.CurrentStepHash == "" || d.ro.Status.CurrentStepHash != d.stepsHash {
 		return true
 	}
 	return d.ro.Status.CurrentPodHash != "" && d.ro.Status.CurrentPodHash != podHash(d.newRS)

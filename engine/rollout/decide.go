@@ -32,6 +32,10 @@ type decision struct {
 	newStatus v1alpha1.RolloutStatus
 	pause     pauseIntent
 	specErr   *field.Error
+
+	// templateHash and stepsHash identify the desired template and steps; computed once, as
+	// each costs a JSON encoding.
+	templateHash, stepsHash string
 }
 
 // Decide computes the next step for a rollout from the observed state. It performs no I/O and does
@@ -67,9 +71,11 @@ func (d *decision) run() {
 }
 
 func (d *decision) classify() {
+	d.templateHash = PodTemplateHash(&d.ro.Spec.Template, d.ro.Status.CollisionCount)
+	d.stepsHash = StepsHash(d.ro)
 	d.allRSs = append([]*appsv1.ReplicaSet(nil), d.in.ReplicaSets...)
 	byCreation(d.allRSs)
-	d.newRS = findNewRS(d.ro, d.allRSs)
+	d.newRS = findNewRS(d.ro, d.templateHash, d.allRSs)
 	for _, rs := range d.allRSs {
 		if d.newRS != nil && rs.Name == d.newRS.Name {
 			continue
@@ -136,7 +142,7 @@ func (d *decision) writeStatus(st *v1alpha1.RolloutStatus) bool {
 // createNewRS creates the ReplicaSet for the current template (at zero replicas; later reconciles
 // scale it) and records the new revision on the rollout.
 func (d *decision) createNewRS() {
-	hash := PodTemplateHash(&d.ro.Spec.Template, d.ro.Status.CollisionCount)
+	hash := d.templateHash
 	name := d.ro.Name + "-" + hash
 	if d.in.TakenNames[name] {
 		// Another object holds the name: resolve the hash collision with the next collision count.

@@ -61,8 +61,7 @@ func byCreation(rss []*appsv1.ReplicaSet) {
 
 // findNewRS returns the ReplicaSet running the rollout's current template: by hash first, then
 // (for ReplicaSets hashed by another implementation) by comparing templates without the hash label.
-func findNewRS(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
-	hash := PodTemplateHash(&ro.Spec.Template, ro.Status.CollisionCount)
+func findNewRS(ro *v1alpha1.Rollout, hash string, rss []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
 	for _, rs := range rss {
 		if podHash(rs) == hash {
 			return rs

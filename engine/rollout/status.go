@@ -25,7 +25,7 @@ func (d *decision) baseStatus() v1alpha1.RolloutStatus {
 	if d.newRS != nil {
 		st.CurrentPodHash = podHash(d.newRS)
 	} else {
-		st.CurrentPodHash = PodTemplateHash(&d.ro.Spec.Template, d.ro.Status.CollisionCount)
+		st.CurrentPodHash = d.templateHash
 	}
 	st.Replicas = sumStatusReplicas(d.allRSs)
 	if d.newRS != nil {
@@ -46,7 +46,7 @@ func (d *decision) syncStatusCanary() {
 	st.HPAReplicas = sumStatusReplicas(d.allRSs)
 	st.Selector = metav1.FormatLabelSelector(d.ro.Spec.Selector)
 	st.StableRS = d.ro.Status.StableRS
-	st.CurrentStepHash = StepsHash(d.ro)
+	st.CurrentStepHash = d.stepsHash
 	steps := int32(len(d.ro.Spec.Strategy.Canary.Steps))
 	step, idx := CurrentStep(d.ro)
 

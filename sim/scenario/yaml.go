@@ -20,7 +20,12 @@ type fieldError struct {
 	msg  string
 }
 
-func (e *fieldError) Error() string { return fmt.Sprintf("line %d: %s: %s", e.line, e.path, e.msg) }
+func (e *fieldError) Error() string {
+	if e.path == "" {
+		return fmt.Sprintf("line %d: %s", e.line, e.msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.line, e.path, e.msg)
+}
 
 func errAt(n *yaml.Node, path, format string, args ...any) error {
 	return &fieldError{line: n.Line, path: path, msg: fmt.Sprintf(format, args...)}
