@@ -84,7 +84,12 @@ func (c *Cache) List(gvr schema.GroupVersionResource, ns string) []runtime.Objec
 			keys = append(keys, k)
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Namespace != keys[j].Namespace {
+			return keys[i].Namespace < keys[j].Namespace
+		}
+		return keys[i].Name < keys[j].Name
+	})
 	out := make([]runtime.Object, len(keys))
 	for i, k := range keys {
 		out[i] = byName[k]

@@ -98,9 +98,10 @@ func (c *EndpointsController) sync(key types.NamespacedName) {
 		})
 		addr := corev1.EndpointAddress{IP: pod.Status.PodIP, NodeName: &node,
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID}}
-		if servesNow {
+		switch {
+		case servesNow:
 			ready = append(ready, addr)
-		} else {
+		case !terminating: // the legacy Endpoints object drops terminating pods altogether
 			notReady = append(notReady, addr)
 		}
 	}

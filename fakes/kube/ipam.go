@@ -55,7 +55,7 @@ func (a *IPAM) Release(pod types.NamespacedName) {
 // Owner says which pod holds an IP now.
 func (a *IPAM) Owner(ip string) (types.NamespacedName, bool) {
 	addr, err := netip.ParseAddr(ip)
-	if err != nil {
+	if err != nil || !netip.PrefixFrom(a.base, 16).Contains(addr) {
 		return types.NamespacedName{}, false
 	}
 	b, x := a.base.As4(), addr.As4()

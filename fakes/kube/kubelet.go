@@ -99,6 +99,7 @@ func (k *Kubelet) forget(key types.NamespacedName) {
 	}
 	delete(k.timers, key)
 	delete(k.exiting, key)
+	k.ipam.Release(key) // the pod may be removed without its exit (grace period 0)
 	if node, ok := k.nodeOf[key]; ok {
 		k.load[node]--
 		delete(k.nodeOf, key)

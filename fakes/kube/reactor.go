@@ -133,7 +133,8 @@ func (r *Reactor) patch(a k8stesting.PatchActionImpl) (runtime.Object, error) {
 		next = cur.DeepCopyObject()
 		copyField(next, status, "Status")
 	}
-	// A patch applies to what is stored now unless it names a resourceVersion itself.
+	// A patch applies to what is stored now unless it names a resourceVersion itself (a
+	// precondition, also for the status subresource, whose patched metadata is dropped above).
 	nm, _ := meta.Accessor(next)
 	cm, _ := meta.Accessor(cur)
 	var pm struct {
@@ -142,7 +143,9 @@ func (r *Reactor) patch(a k8stesting.PatchActionImpl) (runtime.Object, error) {
 		} `json:"metadata"`
 	}
 	_ = json.Unmarshal(a.GetPatch(), &pm)
-	if pm.Metadata.ResourceVersion == "" {
+	if rv := pm.Metadata.ResourceVersion; rv != "" {
+		nm.SetResourceVersion(rv)
+	} else {
 		nm.SetResourceVersion(cm.GetResourceVersion())
 	}
 	return r.store.Update(gvr, a.GetNamespace(), next, a.GetSubresource())

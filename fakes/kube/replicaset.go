@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 )
 
 // podGracePeriod is the grace period a pod gets when its spec does not say (Kubernetes' default).
@@ -111,11 +112,7 @@ func (c *ReplicaSetController) sync(key types.NamespacedName) {
 	} else if diff < 0 {
 		sort.SliceStable(active, func(i, j int) bool { return deleteFirst(active[i], active[j]) })
 		for _, pod := range active[:-diff] {
-			grace := podGracePeriod
-			if pod.Spec.TerminationGracePeriodSeconds != nil {
-				grace = *pod.Spec.TerminationGracePeriodSeconds
-			}
-			_ = c.store.Delete(Pods, pod.Namespace, pod.Name, &grace)
+			_ = c.store.Delete(Pods, pod.Namespace, pod.Name, ptr.To(gracePeriod(pod)))
 		}
 		active = active[-diff:]
 	}
@@ -203,10 +200,17 @@ func (c *ReplicaSetController) collectOrphans(rs *appsv1.ReplicaSet) {
 	for _, o := range c.store.PeekList(Pods, rs.Namespace) {
 		pod := o.(*corev1.Pod)
 		if ref := metav1.GetControllerOf(pod); ref != nil && ref.UID == rs.UID && pod.DeletionTimestamp == nil {
-			grace := podGracePeriod
-			_ = c.store.Delete(Pods, pod.Namespace, pod.Name, &grace)
+			_ = c.store.Delete(Pods, pod.Namespace, pod.Name, ptr.To(gracePeriod(pod)))
 		}
 	}
+}
+
+// gracePeriod is the grace period a pod is deleted with: its spec's, else Kubernetes' default.
+func gracePeriod(pod *corev1.Pod) int64 {
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return podGracePeriod
 }
 
 const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"

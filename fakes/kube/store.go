@@ -196,6 +196,8 @@ func (s *Store) Update(gvr schema.GroupVersionResource, ns string, obj runtime.O
 	}
 	var next runtime.Object
 	switch {
+	case subresource == "status" && !hasField(cur, "Status"):
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s have no status subresource", gvr.Resource))
 	case subresource == "status":
 		next = cur.DeepCopyObject()
 		copyField(next, obj, "Status")
@@ -228,15 +230,17 @@ func (s *Store) Update(gvr schema.GroupVersionResource, ns string, obj runtime.O
 	return next.DeepCopyObject(), nil
 }
 
-// Delete removes an object. An object with a status (a pod, say) and a positive grace period is
-// only marked for deletion (deletionTimestamp) and stays until Remove is called, as the kubelet does.
+// Delete removes an object. A pod deleted with a positive grace period is only marked for
+// deletion (deletionTimestamp) and stays until Remove is called, as the kubelet does. Other kinds
+// have no graceful deletion in Kubernetes and are removed at once whatever the grace period (no
+// one would ever Remove them).
 func (s *Store) Delete(gvr schema.GroupVersionResource, ns, name string, grace *int64) error {
 	key := types.NamespacedName{Namespace: ns, Name: name}
 	cur, ok := s.objects[gvr][key]
 	if !ok {
 		return apierrors.NewNotFound(gvr.GroupResource(), name)
 	}
-	if grace != nil && *grace > 0 {
+	if gvr == Pods && grace != nil && *grace > 0 {
 		curMeta, _ := meta.Accessor(cur)
 		if curMeta.GetDeletionTimestamp() != nil {
 			return nil // already terminating

@@ -52,6 +52,12 @@ func (d *Decoder) Decode(file string, data []byte) ([]Document, error) {
 		}
 		obj, err := d.decodeOne(part.text)
 		if err != nil {
+			// Decode again behind as many blank lines as precede the document, so that the line
+			// numbers of YAML errors are the file's, not the document's.
+			pad := bytes.Repeat([]byte("\n"), part.from-1)
+			if _, perr := d.decodeOne(append(pad, part.text...)); perr != nil {
+				err = perr
+			}
 			return nil, fmt.Errorf("%s:%d: %w", file, part.line, err)
 		}
 		out = append(out, Document{Object: obj, File: file, Line: part.line})
@@ -64,8 +70,15 @@ func (d *Decoder) decodeOne(doc []byte) (runtime.Object, error) {
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
 	}
-	if err := yaml.Unmarshal(doc, &head); err != nil {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if !bytes.HasPrefix(js, []byte("{")) {
+		return nil, fmt.Errorf("a document must be a mapping with apiVersion and kind")
+	}
+	if err := yaml.Unmarshal(doc, &head); err != nil {
+		return nil, fmt.Errorf("apiVersion and kind must be strings: %w", err)
 	}
 	if head.APIVersion == "" || head.Kind == "" {
 		return nil, fmt.Errorf("apiVersion and kind are required")
@@ -90,7 +103,8 @@ func trimStrict(err error) error {
 
 type part struct {
 	text []byte
-	line int
+	line int // the document's first content line
+	from int // the line text starts on
 }
 
 // split cuts a multi-document YAML stream at "---" lines, remembering where each document starts.
@@ -102,14 +116,20 @@ func split(data []byte) []part {
 	for i, l := range lines {
 		trimmed := bytes.TrimRight(l, " \t\r\n")
 		if bytes.Equal(trimmed, []byte("---")) || bytes.HasPrefix(trimmed, []byte("--- ")) {
-			parts = append(parts, part{text: append([]byte(nil), cur.Bytes()...), line: start})
+			parts = append(parts, part{text: append([]byte(nil), cur.Bytes()...), line: start, from: start})
 			cur.Reset()
 			start = i + 2
+			// A node may start on the separator's line ("--- {...}"): it opens the next document.
+			if rest := bytes.TrimLeft(trimmed[3:], " "); len(rest) > 0 {
+				cur.Write(rest)
+				cur.WriteByte('\n')
+				start = i + 1
+			}
 			continue
 		}
 		cur.Write(l)
 	}
-	parts = append(parts, part{text: cur.Bytes(), line: start})
+	parts = append(parts, part{text: cur.Bytes(), line: start, from: start})
 	for i := range parts {
 		parts[i].line += leadingBlank(parts[i].text)
 	}
