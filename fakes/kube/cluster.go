@@ -1,8 +1,6 @@
 package kube
 
 import (
-	"time"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -11,6 +9,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
+
+	"github.com/rolloutlab/rolloutlab/fakes/sched"
 )
 
 // Resources the simulated control plane serves.
@@ -25,14 +25,11 @@ var (
 	Ingresses      = networkingv1.SchemeGroupVersion.WithResource("ingresses")
 )
 
-// Scheduler runs work at later virtual times; the simulation kernel implements it.
-type Scheduler interface {
-	Now() time.Time
-	After(d time.Duration, name, obj string, fn func()) Timer
-}
-
-// Timer is a scheduled piece of work that can still be cancelled.
-type Timer interface{ Cancel() }
+// Scheduler and Timer are the kernel's scheduling, as the fakes see it.
+type (
+	Scheduler = sched.Scheduler
+	Timer     = sched.Timer
+)
 
 // Cluster is a simulated API server: the store, the reactor that serves it, and a client-go fake
 // clientset wired to them. Other fake clientsets (Rollouts, Istio, dynamic) are attached with Serve.

@@ -40,14 +40,33 @@ func (c Change) Key() types.NamespacedName {
 	return types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()}
 }
 
+// Admission sees every create and update before it is stored, like an admission webhook: it may
+// change the object (mutating) or reject the write with an error (validating). op is "create",
+// "update" or "update/status".
+type Admission func(op string, gvr schema.GroupVersionResource, obj runtime.Object) error
+
 // Store is the simulated API server's storage.
 type Store struct {
-	scheme   *runtime.Scheme
-	clock    clock.PassiveClock
-	rv       uint64
-	uid      uint64
-	objects  map[schema.GroupVersionResource]map[types.NamespacedName]runtime.Object
-	watchers []func(Change)
+	scheme    *runtime.Scheme
+	clock     clock.PassiveClock
+	rv        uint64
+	uid       uint64
+	objects   map[schema.GroupVersionResource]map[types.NamespacedName]runtime.Object
+	watchers  []func(Change)
+	admission []Admission
+}
+
+// AddAdmission registers an admission hook (run in registration order).
+func (s *Store) AddAdmission(a Admission) { s.admission = append(s.admission, a) }
+
+func (s *Store) admit(op string, gvr schema.GroupVersionResource, obj runtime.Object) error {
+	for _, a := range s.admission {
+		if err := a(op, gvr, obj); err != nil {
+			m, _ := meta.Accessor(obj)
+			return apierrors.NewForbidden(gvr.GroupResource(), m.GetName(), fmt.Errorf("admission webhook denied the request: %w", err))
+		}
+	}
+	return nil
 }
 
 // NewStore returns an empty store. The scheme must know every kind stored (for typed lists); the
@@ -157,6 +176,9 @@ func (s *Store) Create(gvr schema.GroupVersionResource, ns string, obj runtime.O
 	if _, ok := s.objects[gvr][key]; ok {
 		return nil, apierrors.NewAlreadyExists(gvr.GroupResource(), m.GetName())
 	}
+	if err := s.admit("create", gvr, obj); err != nil {
+		return nil, err
+	}
 	s.uid++
 	m.SetUID(types.UID(fmt.Sprintf("uid-%06d", s.uid)))
 	m.SetCreationTimestamp(s.now())
@@ -223,6 +245,13 @@ func (s *Store) Update(gvr schema.GroupVersionResource, ns string, obj runtime.O
 	nm.SetDeletionGracePeriodSeconds(curMeta.GetDeletionGracePeriodSeconds())
 	if subresource == "status" {
 		nm.SetGeneration(curMeta.GetGeneration())
+	}
+	op := "update"
+	if subresource != "" {
+		op += "/" + subresource
+	}
+	if err := s.admit(op, gvr, next); err != nil {
+		return nil, err
 	}
 	nm.SetResourceVersion(s.nextRV())
 	s.objects[gvr][key] = next

@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -535,5 +536,39 @@ func TestStoreWatch(t *testing.T) {
 	}
 	if s.ResourceVersion() != 5 {
 		t.Errorf("store resourceVersion = %d after 5 writes", s.ResourceVersion())
+	}
+}
+
+func TestAdmissionMutatesAndRejects(t *testing.T) {
+	s := NewStore(testScheme(t), clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	var ops []string
+	s.AddAdmission(func(op string, gvr schema.GroupVersionResource, obj runtime.Object) error {
+		ops = append(ops, op)
+		if pod, ok := obj.(*corev1.Pod); ok {
+			if pod.Labels["reject"] == "yes" {
+				return fmt.Errorf("pods labelled reject=yes are not allowed")
+			}
+			pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "injected"}}
+		}
+		return nil
+	})
+	o, err := s.Create(Pods, "ns", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}})
+	if err != nil || len(o.(*corev1.Pod).Spec.ReadinessGates) != 1 {
+		t.Fatalf("the mutation was not stored: %v", err)
+	}
+	bad := o.(*corev1.Pod).DeepCopy()
+	bad.Labels = map[string]string{"reject": "yes"}
+	_, err = s.Update(Pods, "ns", bad, "")
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "admission webhook denied the request: pods labelled reject=yes") {
+		t.Fatalf("error %v", err)
+	}
+	if cur, _ := s.Get(Pods, "ns", "p"); cur.(*corev1.Pod).Labels["reject"] == "yes" {
+		t.Fatal("a rejected write was stored")
+	}
+	if _, err := s.Update(Pods, "ns", o, "status"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ops, ",") != "create,update,update/status" {
+		t.Fatalf("ops %v", ops)
 	}
 }
