@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 )
@@ -123,6 +125,41 @@ func (r Reader) Service(ns, name string) (*corev1.Service, error) {
 		return nil, apierrors.NewNotFound(kube.Services.GroupResource(), name)
 	}
 	return o.(*corev1.Service), nil
+}
+
+func (r Reader) Ingress(ns, name string) (*networkingv1.Ingress, error) {
+	o, ok := r.Cache.Get(kube.Ingresses, ns, name)
+	if !ok {
+		return nil, apierrors.NewNotFound(kube.Ingresses.GroupResource(), name)
+	}
+	return o.(*networkingv1.Ingress), nil
+}
+
+func (r Reader) Endpoints(ns, name string) (*corev1.Endpoints, error) {
+	o, ok := r.Cache.Get(kube.Endpoints, ns, name)
+	if !ok {
+		return nil, apierrors.NewNotFound(kube.Endpoints.GroupResource(), name)
+	}
+	return o.(*corev1.Endpoints), nil
+}
+
+func (r Reader) TargetGroupBindings(ns string) ([]*tgbv1.TargetGroupBinding, error) {
+	objs := r.Cache.List(tgbv1.Resource, ns)
+	out := make([]*tgbv1.TargetGroupBinding, len(objs))
+	for i, o := range objs {
+		out[i] = o.(*tgbv1.TargetGroupBinding)
+	}
+	return out, nil
+}
+
+// Rollouts lists the cached rollouts of a namespace (engine/rollout.RolloutLister).
+func (r Reader) Rollouts(ns string) ([]*v1alpha1.Rollout, error) {
+	objs := r.Cache.List(Rollouts, ns)
+	out := make([]*v1alpha1.Rollout, len(objs))
+	for i, o := range objs {
+		out[i] = o.(*v1alpha1.Rollout)
+	}
+	return out, nil
 }
 
 // Rollouts is the resource of Rollout objects.

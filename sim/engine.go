@@ -3,19 +3,23 @@ package sim
 import (
 	"context"
 	"errors"
+	"strings"
 	"math/rand/v2"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
+	"github.com/rolloutlab/rolloutlab/engine/traffic/alb"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 )
@@ -27,6 +31,8 @@ type EngineConfig struct {
 	Resync      time.Duration // every rollout is reconciled at least this often
 	BackoffBase time.Duration // first retry after a failed reconcile, doubling per failure
 	BackoffMax  time.Duration
+	// Controller is the controller's configuration (its flags).
+	Controller rollout.Config
 }
 
 // DefaultEngineConfig matches the Argo controller's defaults with a healthy API server.
@@ -37,11 +43,16 @@ func DefaultEngineConfig() EngineConfig {
 		Resync:      15 * time.Minute,
 		BackoffBase: time.Millisecond,
 		BackoffMax:  10 * time.Second,
+		Controller:  rollout.DefaultConfig(),
 	}
 }
 
 // engineResources are what the engine's informers watch.
-var engineResources = []schema.GroupVersionResource{Rollouts, kube.ReplicaSets, kube.Services}
+var engineResources = []schema.GroupVersionResource{Rollouts, kube.ReplicaSets, kube.Services, kube.Ingresses,
+	kube.Endpoints, tgbv1.Resource}
+
+// ingressKey marks work-queue keys that name an Ingress rather than a rollout.
+const ingressKey = "ingress:"
 
 // EngineHost runs the rollout engine inside the simulation the way the controller process runs
 // it in a cluster: informer caches fed with delay, a deduplicating work queue with per-key
@@ -86,10 +97,14 @@ func (h *EngineHost) Start() {
 	h.epoch++
 	h.up = true
 	h.cache = NewCache(h.w.Cluster.Store, engineResources...)
-	h.rec = rollout.NewReconciler(rollout.Deps{
+	deps := rollout.Deps{
 		Kube: h.w.engineKube, Rollouts: h.w.engineRollouts, Reader: Reader{Cache: h.cache},
 		Clock: h.w.Kernel, Events: h.w.Recorder,
-	})
+	}
+	if h.w.ELBv2 != nil {
+		deps.ELBv2 = h.w.ELBv2
+	}
+	h.rec = rollout.NewReconciler(deps, h.cfg.Controller)
 	h.queue, h.queued, h.work = nil, map[string]bool{}, nil
 	h.timers, h.fails = map[string]*Event{}, map[string]int{}
 	h.lastDelivery = h.w.Kernel.Now()
@@ -153,7 +168,35 @@ func (h *EngineHost) deliver(ch kube.Change) {
 				h.add(ro.Namespace + "/" + ro.Name)
 			}
 		}
+	case kube.Ingresses:
+		ing := ch.Object.(*networkingv1.Ingress)
+		h.add(ingressKey + ing.Namespace + "/" + ing.Name)
+		for _, o := range h.cache.List(Rollouts, ing.Namespace) {
+			if ro := o.(*v1alpha1.Rollout); usesIngress(ro, ing.Name) {
+				h.add(ro.Namespace + "/" + ro.Name)
+			}
+		}
 	}
+	if ch.GVR == Rollouts && ch.Type == watch.Deleted {
+		// The rollout's Ingresses are handed back (Argo waits for the next Ingress event).
+		ro := ch.Object.(*v1alpha1.Rollout)
+		if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.ALB != nil {
+			for _, name := range alb.Ingresses(c.TrafficRouting.ALB) {
+				h.add(ingressKey + ro.Namespace + "/" + name)
+			}
+		}
+	}
+}
+
+func usesIngress(ro *v1alpha1.Rollout, name string) bool {
+	if c := ro.Spec.Strategy.Canary; c != nil && c.TrafficRouting != nil && c.TrafficRouting.ALB != nil {
+		for _, n := range alb.Ingresses(c.TrafficRouting.ALB) {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func references(ro *v1alpha1.Rollout, svc string) bool {
@@ -231,11 +274,17 @@ func (h *EngineHost) processNext() {
 	h.queue = h.queue[1:]
 	delete(h.queued, key)
 	h.Reconciles++
-	res, err := h.rec.Reconcile(context.Background(), key)
+	var res rollout.Result
+	var err error
+	if ing, ok := strings.CutPrefix(key, ingressKey); ok {
+		err = h.rec.ReconcileIngress(context.Background(), ing, Reader{Cache: h.cache})
+	} else {
+		res, err = h.rec.Reconcile(context.Background(), key)
+	}
 	if !h.up {
 		return // died while applying the plan
 	}
-	if h.OnPlan != nil && h.rec.LastPlan != nil {
+	if h.OnPlan != nil && h.rec.LastPlan != nil && !strings.HasPrefix(key, ingressKey) {
 		h.OnPlan(key, h.rec.LastObserved, h.rec.LastPlan, err)
 	}
 	h.w.clearActions()

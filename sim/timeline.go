@@ -127,17 +127,35 @@ func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
 		st.Revisions = append(st.Revisions, r)
 	}
 	sort.Slice(st.Revisions, func(i, j int) bool { return st.Revisions[i].Revision < st.Revisions[j].Revision })
-	// The first revision, and a finished update, get all the traffic.
-	if ro.Status.StableRS == "" || ro.Status.StableRS == ro.Status.CurrentPodHash {
-		st.Weight.Desired = 100
-	} else {
+	promoted := ro.Status.StableRS == "" || ro.Status.StableRS == ro.Status.CurrentPodHash
+	switch {
+	case ro.Spec.Strategy.BlueGreen != nil:
+		// All or nothing: the new version gets the traffic once the active Service selects it.
+		if ro.Status.BlueGreen.ActiveSelector == ro.Status.CurrentPodHash {
+			st.Weight.Desired = 100
+		}
+		if o, ok := store.Peek(kube.Services, ro.Namespace, ro.Spec.Strategy.BlueGreen.ActiveService); ok &&
+			o.(*corev1.Service).Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] == ro.Status.CurrentPodHash {
+			st.Weight.Actual = 100
+		}
+	case promoted:
+		// The first revision, and a finished update, get all the traffic.
+		st.Weight.Desired, st.Weight.Actual = 100, 100
+		if ro.Spec.Strategy.Canary.TrafficRouting == nil && totalAvail > 0 {
+			st.Weight.Actual = (canaryAvail*100 + totalAvail/2) / totalAvail
+		}
+	default:
 		st.Weight.Desired = rollout.CurrentSetWeight(ro)
+		if ro.Spec.Strategy.Canary.TrafficRouting != nil {
+			if w := ro.Status.Canary.Weights; w != nil {
+				st.Weight.Actual = w.Canary.Weight // as written to the router; the traffic report shows what the load balancer did
+			}
+		} else if totalAvail > 0 {
+			st.Weight.Actual = (canaryAvail*100 + totalAvail/2) / totalAvail
+		}
 	}
-	if totalAvail > 0 {
-		st.Weight.Actual = (canaryAvail*100 + totalAvail/2) / totalAvail
-	}
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		for _, name := range []string{c.CanaryService, c.StableService} {
+	for _, name := range serviceNames(ro) {
+		{
 			if name == "" {
 				continue
 			}
@@ -150,6 +168,19 @@ func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
 		}
 	}
 	return st
+}
+
+// serviceNames are the Services a rollout switches between revisions.
+func serviceNames(ro *v1alpha1.Rollout) []string {
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		return []string{bg.ActiveService, bg.PreviewService}
+	}
+	c := ro.Spec.Strategy.Canary
+	names := []string{c.CanaryService, c.StableService}
+	if pp := c.PingPong; pp != nil {
+		names = append(names, pp.PingService, pp.PongService)
+	}
+	return names
 }
 
 func replicasOf(rs *appsv1.ReplicaSet) int32 {

@@ -15,7 +15,9 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/client"
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/aws"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 	"github.com/rolloutlab/rolloutlab/sim/manifest"
@@ -50,6 +52,8 @@ type World struct {
 	Recorder *Recorder
 	Timeline *Timeline
 	Decoder  *manifest.Decoder
+	// ELBv2 is the AWS API the engine reads for target-group verification (nil: no AWS).
+	ELBv2 aws.ELBv2
 
 	// Users is how people (scenario actions, features, the CLI) reach the API.
 	UserKube     kubernetes.Interface
@@ -68,6 +72,9 @@ func NewScheme() *runtime.Scheme {
 		panic(err)
 	}
 	if err := v1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := tgbv1.AddToScheme(s); err != nil {
 		panic(err)
 	}
 	return s

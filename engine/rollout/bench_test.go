@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
@@ -13,6 +14,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/client"
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 )
 
@@ -42,6 +44,16 @@ func (r fakeReader) Service(ns, name string) (*corev1.Service, error) {
 	return r.kube.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 }
 
+func (r fakeReader) Ingress(ns, name string) (*networkingv1.Ingress, error) {
+	return r.kube.NetworkingV1().Ingresses(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+func (r fakeReader) Endpoints(ns, name string) (*corev1.Endpoints, error) {
+	return r.kube.CoreV1().Endpoints(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+func (r fakeReader) TargetGroupBindings(string) ([]*tgbv1.TargetGroupBinding, error) { return nil, nil }
+
 // pausedGuide sets up the guide paused at step 1 on client-go's plain fake clientsets.
 func pausedGuide(b *testing.B) (*Reconciler, *k8stesting.Fake, *v1alpha1.Rollout) {
 	ro, stable, canary := midUpdate(1)
@@ -58,7 +70,7 @@ func pausedGuide(b *testing.B) (*Reconciler, *k8stesting.Fake, *v1alpha1.Rollout
 	}
 	rf.AddReactor("*", "*", k8stesting.ObjectReaction(tracker))
 	rollouts := client.NewFake(rf)
-	r := NewReconciler(Deps{Kube: kube, Rollouts: rollouts, Reader: fakeReader{kube, rollouts}, Clock: clocktesting.NewFakePassiveClock(t0)})
+	r := NewReconciler(Deps{Kube: kube, Rollouts: rollouts, Reader: fakeReader{kube, rollouts}, Clock: clocktesting.NewFakePassiveClock(t0)}, DefaultConfig())
 	// Settle: the first reconciles write the status the controller would have written.
 	for i := 0; i < 3; i++ {
 		if _, err := r.Reconcile(context.Background(), "ns/demo"); err != nil {

@@ -57,7 +57,7 @@ const (
 	msgScaling            = "Scaled %s ReplicaSet %s (revision %d) from %d to %d"
 	msgSwitchService      = "Switched selector for service '%s' from '%s' to '%s'"
 	msgInvalidSpec        = "The Rollout %q is invalid: %s"
-	msgSkipStepsRollback  = "Rollback to stable"
+	msgSkipStepsRollback  = "Rollback to stable ReplicaSets"
 	msgRolloutPausedEvent = "Rollout is paused (%s)"
 )
 

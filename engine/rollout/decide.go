@@ -36,6 +36,12 @@ type decision struct {
 	// templateHash and stepsHash identify the desired template and steps; computed once, as
 	// each costs a JSON encoding.
 	templateHash, stepsHash string
+
+	// services is the decision's view of the referenced Services: the observed ones, with the
+	// selector switches planned so far applied (later steps see them, as Argo's do).
+	services map[string]*corev1.Service
+	// holdPromotion keeps the new version from becoming stable (AWS does not show the final weight yet).
+	holdPromotion bool
 }
 
 // Decide computes the next step for a rollout from the observed state. It performs no I/O and does
@@ -67,10 +73,18 @@ func (d *decision) run() {
 		d.syncReplicasOnly()
 		return
 	}
+	if d.ro.Spec.Strategy.BlueGreen != nil {
+		d.rolloutBlueGreen()
+		return
+	}
 	d.rolloutCanary()
 }
 
 func (d *decision) classify() {
+	d.services = map[string]*corev1.Service{}
+	for name, svc := range d.in.Services {
+		d.services[name] = svc
+	}
 	d.templateHash = PodTemplateHash(&d.ro.Spec.Template, d.ro.Status.CollisionCount)
 	d.stepsHash = StepsHash(d.ro)
 	d.allRSs = append([]*appsv1.ReplicaSet(nil), d.in.ReplicaSets...)
@@ -280,8 +294,14 @@ func (d *decision) isScalingEvent() bool {
 func (d *decision) syncReplicasOnly() {
 	d.plan.Why = "scaling event: spec.replicas changed"
 	d.syncRevision()
+	if d.ro.Spec.Strategy.BlueGreen != nil {
+		d.reconcileBlueGreenReplicaSets()
+		d.syncStatusBlueGreen()
+		return
+	}
 	d.reconcileCanaryReplicaSets()
 	d.reconcileCanaryPause()
 	d.reconcileServices()
+	d.reconcileTrafficRouting()
 	d.syncStatusCanary()
 }

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
@@ -16,13 +17,20 @@ import (
 // Observed is everything one reconcile reads, gathered before anything is decided.
 type Observed struct {
 	Rollout *v1alpha1.Rollout
+	// Config is the controller's configuration.
+	Config Config
 	// ReplicaSets are the ReplicaSets the rollout controls.
 	ReplicaSets []*appsv1.ReplicaSet
 	// TakenNames are names of ReplicaSets in the namespace the rollout does not control.
 	TakenNames map[string]bool
 	// Services holds the Services the rollout references that exist, by name.
 	Services map[string]*corev1.Service
-	Now      time.Time
+	// Ingresses holds the ALB Ingresses the rollout routes through that exist, by name.
+	Ingresses map[string]*networkingv1.Ingress
+	// AWS is what AWS says about those load balancers and target groups; nil when the controller
+	// does not verify target groups or nothing needed verifying.
+	AWS *AWSState
+	Now time.Time
 }
 
 // revision reads the rollout.argoproj.io/revision annotation (0 when absent or malformed).

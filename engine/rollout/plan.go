@@ -25,6 +25,9 @@ type Plan struct {
 	RequeueAfter time.Duration
 	// Why is a one-line summary of the decision, for logs and traces.
 	Why string
+	// Err is a failure the reconcile reports after applying what was planned before it (a
+	// router that cannot be configured, say); the work queue retries with back-off.
+	Err error
 }
 
 // Event is a Kubernetes event on the rollout.
@@ -43,6 +46,7 @@ const (
 	DeleteReplicaSet ActionKind = "DeleteReplicaSet"
 	PatchService     ActionKind = "PatchService"
 	UpdateRollout    ActionKind = "UpdateRollout" // metadata only (the revision annotation)
+	PatchIngress     ActionKind = "PatchIngress"  // the ALB actions annotations
 )
 
 // Action is one write. Exactly the fields its kind needs are set.
@@ -67,6 +71,8 @@ func (a Action) String() string {
 		return "delete ReplicaSet " + a.Name
 	case PatchService:
 		return fmt.Sprintf("patch Service %s %s", a.Name, a.Patch)
+	case PatchIngress:
+		return fmt.Sprintf("patch Ingress %s %s", a.Name, a.Patch)
 	case UpdateRollout:
 		return "update Rollout " + a.Rollout.Name + " metadata"
 	}

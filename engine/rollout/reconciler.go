@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,7 +18,9 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/client"
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/aws"
 )
 
 // Reader is how the engine reads: informer listers in a real controller, the simulation's
@@ -29,6 +32,12 @@ type Reader interface {
 	ReplicaSets(namespace string) ([]*appsv1.ReplicaSet, error)
 	// Service returns a Service or a NotFound error.
 	Service(namespace, name string) (*corev1.Service, error)
+	// Ingress returns an Ingress or a NotFound error.
+	Ingress(namespace, name string) (*networkingv1.Ingress, error)
+	// Endpoints returns a Service's Endpoints or a NotFound error.
+	Endpoints(namespace, name string) (*corev1.Endpoints, error)
+	// TargetGroupBindings lists the AWS Load Balancer Controller's bindings of a namespace.
+	TargetGroupBindings(namespace string) ([]*tgbv1.TargetGroupBinding, error)
 }
 
 // Deps is everything the engine is handed; it owns no clients, clocks or caches of its own.
@@ -38,6 +47,28 @@ type Deps struct {
 	Reader   Reader
 	Clock    clock.PassiveClock
 	Events   record.EventRecorder
+	// ELBv2 reads AWS for target-group verification; nil when the controller has no AWS access.
+	ELBv2 aws.ELBv2
+}
+
+// Config is the controller's configuration (its flags), the same for every rollout.
+type Config struct {
+	// VerifyTargetGroup (--aws-verify-target-group) checks with AWS that ALB listener weights
+	// and target registrations took effect before a step completes or an old ReplicaSet goes.
+	VerifyTargetGroup bool
+	// VerifyTargetHealth (--aws-verify-target-health, a rolloutlab extension) additionally
+	// requires verified targets to be healthy, not just registered.
+	VerifyTargetHealth bool
+	// ALBIngressClasses (--alb-ingress-classes) are the Ingress classes whose annotations the
+	// controller hands back when a rollout stops using them; "" matches Ingresses without a class.
+	ALBIngressClasses []string
+	// ALBTagKeyResourceID is the target-group tag naming the Service port it serves.
+	ALBTagKeyResourceID string
+}
+
+// DefaultConfig is Argo Rollouts' defaults.
+func DefaultConfig() Config {
+	return Config{ALBIngressClasses: []string{"alb"}, ALBTagKeyResourceID: aws.DefaultResourceTagKey}
 }
 
 // Result tells the caller when to reconcile the key again (zero: only on the next change).
@@ -51,6 +82,7 @@ const staleRequeue = 100 * time.Millisecond
 // Reconciler runs one rollout reconcile at a time per key: observe, decide, apply.
 type Reconciler struct {
 	deps Deps
+	cfg  Config
 	// written remembers the resourceVersion of each rollout's last status write, so that a
 	// reconcile never acts on a cached rollout from before that write. Losing it (a restart) is
 	// safe: it only saves wasted work.
@@ -61,9 +93,12 @@ type Reconciler struct {
 	LastPlan     *Plan
 }
 
-// NewReconciler returns a reconciler over deps.
-func NewReconciler(deps Deps) *Reconciler {
-	return &Reconciler{deps: deps, written: map[string]uint64{}}
+// NewReconciler returns a reconciler over deps with the controller's configuration.
+func NewReconciler(deps Deps, cfg Config) *Reconciler {
+	if cfg.ALBTagKeyResourceID == "" {
+		cfg.ALBTagKeyResourceID = aws.DefaultResourceTagKey
+	}
+	return &Reconciler{deps: deps, cfg: cfg, written: map[string]uint64{}}
 }
 
 // Reconcile brings one rollout ("namespace/name") a step closer to its desired state.
@@ -73,7 +108,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	in, err := r.observe(ns, name)
+	in, err := r.observe(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		delete(r.written, key)
 		return Result{}, nil
@@ -92,7 +127,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (Result, error) 
 	return Result{RequeueAfter: plan.RequeueAfter}, nil
 }
 
-func (r *Reconciler) observe(ns, name string) (Observed, error) {
+func (r *Reconciler) observe(ctx context.Context, ns, name string) (Observed, error) {
 	ro, err := r.deps.Reader.Rollout(ns, name)
 	if err != nil {
 		return Observed{}, err
@@ -101,7 +136,8 @@ func (r *Reconciler) observe(ns, name string) (Observed, error) {
 	if err != nil {
 		return Observed{}, err
 	}
-	in := Observed{Rollout: ro, TakenNames: map[string]bool{}, Services: map[string]*corev1.Service{}, Now: r.deps.Clock.Now()}
+	in := Observed{Rollout: ro, Config: r.cfg, TakenNames: map[string]bool{}, Services: map[string]*corev1.Service{},
+		Ingresses: map[string]*networkingv1.Ingress{}, Now: r.deps.Clock.Now()}
 	for _, rs := range rss {
 		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == ro.UID {
 			in.ReplicaSets = append(in.ReplicaSets, rs)
@@ -118,6 +154,23 @@ func (r *Reconciler) observe(ns, name string) (Observed, error) {
 			return Observed{}, err
 		}
 		in.Services[svc] = s
+	}
+	if alb := albSpec(ro); alb != nil {
+		for _, name := range albIngresses(alb) {
+			ing, err := r.deps.Reader.Ingress(ns, name)
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return Observed{}, err
+			}
+			in.Ingresses[name] = ing
+		}
+	}
+	if r.cfg.VerifyTargetGroup && r.deps.ELBv2 != nil {
+		if err := r.observeAWS(ctx, &in); err != nil {
+			return Observed{}, err
+		}
 	}
 	return in, nil
 }
@@ -185,6 +238,9 @@ func (r *Reconciler) write(ctx context.Context, ns string, a Action) error {
 		return err
 	case UpdateRollout:
 		_, err := r.deps.Rollouts.Rollouts(ns).Update(ctx, a.Rollout, metav1.UpdateOptions{})
+		return err
+	case PatchIngress:
+		_, err := r.deps.Kube.NetworkingV1().Ingresses(ns).Patch(ctx, a.Name, a.PatchType, a.Patch, metav1.PatchOptions{})
 		return err
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)

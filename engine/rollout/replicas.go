@@ -216,19 +216,33 @@ func withinLimits(drain, adjust *appsv1.ReplicaSet, drainCount, adjustCount, max
 }
 
 // TrafficRoutedCounts returns the canary and stable sizes with a traffic router: the canary by
-// its weight (or setCanaryScale), the stable at full size.
+// its weight (or setCanaryScale), the stable at full size — or, with dynamicStableScale, at the
+// size its share of traffic needs, shrinking only after the recorded weights (which lag one
+// reconcile on purpose) show the traffic has left it.
 func TrafficRoutedCounts(ro *v1alpha1.Rollout) (canary, stable int32) {
 	n := v1alpha1.Replicas(ro)
+	maxW := v1alpha1.MaxTrafficWeight(ro)
+	toReplicas := func(w int32) int32 { return int32(math.Ceil(float64(w) * float64(n) / float64(maxW))) }
 	fixed, weight := canaryReplicasOrWeight(ro)
 	if fixed != nil {
 		canary = *fixed
 	} else {
-		canary = int32(math.Ceil(float64(weight) * float64(n) / float64(v1alpha1.MaxTrafficWeight(ro))))
+		canary = toReplicas(weight)
 	}
 	if m := ro.Spec.Strategy.Canary.MinPodsPerReplicaSet; m != nil && canary > 0 && canary < *m {
 		canary = min(*m, n)
 	}
-	return canary, n
+	if !ro.Spec.Strategy.Canary.DynamicStableScale {
+		return canary, n
+	}
+	stable = toReplicas(maxW - weight)
+	if w := ro.Status.Canary.Weights; w != nil {
+		stable = max(stable, toReplicas(w.Stable.Weight))
+		if ro.Status.Abort {
+			canary = max(canary, toReplicas(w.Canary.Weight))
+		}
+	}
+	return canary, stable
 }
 
 // desiredCanaryCounts returns the end state of the current step for the new and stable ReplicaSets.

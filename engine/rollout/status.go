@@ -52,15 +52,21 @@ func (d *decision) syncStatusCanary() {
 
 	if d.templateOrStepsChanged() {
 		d.resetStatus(&st)
-		if d.newRS != nil && d.ro.Status.StableRS == podHash(d.newRS) && steps > 0 {
-			// Back to the stable template: nothing to step through.
-			d.plan.event(ReasonSkipSteps, msgSkipStepsRollback)
-			st.CurrentStepIndex = &steps
+		if d.newRS != nil && steps > 0 {
+			switch {
+			case d.ro.Status.StableRS == podHash(d.newRS):
+				// Back to the stable template: nothing to step through.
+				d.plan.event(ReasonSkipSteps, msgSkipStepsRollback)
+				st.CurrentStepIndex = &steps
+			case d.rollbackWithinWindow() && specReplicas(d.newRS) > 0:
+				d.plan.event(ReasonSkipSteps, "Rollback to active ReplicaSets within RollbackWindow")
+				st.CurrentStepIndex = &steps
+			}
 		}
 		d.persist(st)
 		return
 	}
-	if d.ro.Status.PromoteFull {
+	if d.ro.Status.PromoteFull || d.rollbackWithinWindow() {
 		d.pause.clear, d.pause.removeAbort = true, true
 		if steps > 0 {
 			idx = &steps
@@ -143,7 +149,7 @@ func (d *decision) shouldFullPromote() string {
 	if d.aborted() {
 		return ""
 	}
-	if d.newRS == nil || available(d.newRS) != d.replicas() {
+	if d.newRS == nil || available(d.newRS) != d.replicas() || d.holdPromotion {
 		return ""
 	}
 	if d.ro.Status.PromoteFull {
@@ -281,7 +287,11 @@ func (d *decision) rolloutConditions(st v1alpha1.RolloutStatus) v1alpha1.Rollout
 		}
 	}
 
-	if sumAvailable(d.allRSs) >= d.replicas() {
+	availableNow := sumAvailable(d.allRSs) >= d.replicas()
+	if d.ro.Spec.Strategy.BlueGreen != nil {
+		availableNow = d.saturated(d.rsByHash(st.BlueGreen.ActiveSelector))
+	}
+	if availableNow {
 		setCondition(&st, newCondition(v1alpha1.RolloutAvailable, corev1.ConditionTrue, ReasonAvailable, msgAvailable, d.now))
 	} else {
 		setCondition(&st, newCondition(v1alpha1.RolloutAvailable, corev1.ConditionFalse, ReasonAvailable, msgNotAvailable, d.now))
@@ -300,6 +310,9 @@ func (d *decision) rolloutConditions(st v1alpha1.RolloutStatus) v1alpha1.Rollout
 func (d *decision) healthy(st v1alpha1.RolloutStatus) bool {
 	n := d.replicas()
 	done := true
+	if bg := d.ro.Spec.Strategy.BlueGreen; bg != nil {
+		done = st.BlueGreen.ActiveSelector == st.CurrentPodHash && (bg.PreviewService == "" || st.BlueGreen.PreviewSelector == st.CurrentPodHash)
+	}
 	if c := d.ro.Spec.Strategy.Canary; c != nil {
 		allSteps := true
 		if len(c.Steps) > 0 && st.CurrentStepIndex != nil {
@@ -317,6 +330,9 @@ func (d *decision) progressing(st v1alpha1.RolloutStatus) bool {
 	old := d.ro.Status
 	stepMoved := st.CurrentStepIndex != nil && old.CurrentStepIndex != nil && *st.CurrentStepIndex != *old.CurrentStepIndex
 	strategy := st.StableRS != old.StableRS || stepMoved || st.CurrentStepHash != old.CurrentStepHash
+	if d.ro.Spec.Strategy.BlueGreen != nil {
+		strategy = st.BlueGreen.ActiveSelector != old.BlueGreen.ActiveSelector || st.BlueGreen.PreviewSelector != old.BlueGreen.PreviewSelector
+	}
 	return st.UpdatedReplicas != old.UpdatedReplicas ||
 		st.Replicas-st.UpdatedReplicas < old.Replicas-old.UpdatedReplicas ||
 		st.ReadyReplicas > old.ReadyReplicas ||

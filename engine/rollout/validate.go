@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/traffic/alb"
 )
 
 // validate returns the first reason the rollout cannot be acted on: an invalid spec, a feature
@@ -26,19 +27,29 @@ func (d *decision) validate() *field.Error {
 // unsupported rejects valid specs that need parts of the engine not built yet, naming the part.
 func unsupported(ro *v1alpha1.Rollout) *field.Error {
 	p := field.NewPath("spec", "strategy")
-	if ro.Spec.Strategy.BlueGreen != nil {
-		return field.NotSupported(p.Child("blueGreen"), "blueGreen", []string{"canary"})
+	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
+		bp := p.Child("blueGreen")
+		if bg.PrePromotionAnalysis != nil {
+			return field.Forbidden(bp.Child("prePromotionAnalysis"), "analysis is not supported by this rolloutlab build yet")
+		}
+		if bg.PostPromotionAnalysis != nil {
+			return field.Forbidden(bp.Child("postPromotionAnalysis"), "analysis is not supported by this rolloutlab build yet")
+		}
+		return nil
 	}
 	c := ro.Spec.Strategy.Canary
 	cp := p.Child("canary")
-	if c.TrafficRouting != nil {
-		return field.Forbidden(cp.Child("trafficRouting"), "traffic routing is not supported by this rolloutlab build yet; remove trafficRouting to run a replica-ratio canary")
+	if tr := c.TrafficRouting; tr != nil {
+		tp := cp.Child("trafficRouting")
+		switch {
+		case tr.Istio != nil:
+			return field.Forbidden(tp.Child("istio"), "Istio traffic routing is not supported by this rolloutlab build yet")
+		case tr.Apisix != nil:
+			return field.Forbidden(tp.Child("apisix"), "APISIX traffic routing is not supported by this rolloutlab build yet")
+		}
 	}
 	if c.Analysis != nil {
 		return field.Forbidden(cp.Child("analysis"), "background analysis is not supported by this rolloutlab build yet")
-	}
-	if c.PingPong != nil {
-		return field.Forbidden(cp.Child("pingPong"), "ping-pong needs traffic routing, which this rolloutlab build does not support yet")
 	}
 	for i, s := range c.Steps {
 		sp := cp.Child("steps").Index(i)
@@ -47,21 +58,40 @@ func unsupported(ro *v1alpha1.Rollout) *field.Error {
 			return field.Forbidden(sp.Child("analysis"), "analysis steps are not supported by this rolloutlab build yet")
 		case s.Experiment != nil:
 			return field.Forbidden(sp.Child("experiment"), "experiment steps are not supported by rolloutlab")
+		case s.SetHeaderRoute != nil:
+			return field.Forbidden(sp.Child("setHeaderRoute"), "header routes are not supported by this rolloutlab build yet")
 		}
 	}
 	return nil
 }
 
-// validateServices checks the Services the rollout names: they exist, select the rollout's pods,
-// and no other rollout manages them.
-func (d *decision) validateServices() *field.Error {
+// serviceRef is a Service a rollout names, and where.
+type serviceRef struct {
+	name     string
+	path     *field.Path
+	required bool
+}
+
+func (d *decision) serviceRefs() []serviceRef {
+	p := field.NewPath("spec", "strategy")
+	if bg := d.ro.Spec.Strategy.BlueGreen; bg != nil {
+		bp := p.Child("blueGreen")
+		return []serviceRef{{bg.ActiveService, bp.Child("activeService"), true}, {bg.PreviewService, bp.Child("previewService"), false}}
+	}
 	c := d.ro.Spec.Strategy.Canary
-	p := field.NewPath("spec", "strategy", "canary")
-	refs := []struct {
-		name string
-		path *field.Path
-	}{{c.CanaryService, p.Child("canaryService")}, {c.StableService, p.Child("stableService")}}
-	for _, ref := range refs {
+	cp := p.Child("canary")
+	refs := []serviceRef{{c.CanaryService, cp.Child("canaryService"), false}, {c.StableService, cp.Child("stableService"), false}}
+	if pp := c.PingPong; pp != nil {
+		refs = append(refs, serviceRef{pp.PingService, cp.Child("pingPong", "pingService"), true}, serviceRef{pp.PongService, cp.Child("pingPong", "pongService"), true})
+	}
+	return refs
+}
+
+// validateServices checks the Services and Ingresses the rollout names: they exist, the Services
+// select the rollout's pods and no other rollout manages them, and each ALB Ingress has a rule
+// for the action.
+func (d *decision) validateServices() *field.Error {
+	for _, ref := range d.serviceRefs() {
 		if ref.name == "" {
 			continue
 		}
@@ -71,6 +101,24 @@ func (d *decision) validateServices() *field.Error {
 		}
 		if err := d.checkService(svc, ref.path); err != nil {
 			return err
+		}
+	}
+	if spec := albSpec(d.ro); spec != nil {
+		ap := field.NewPath("spec", "strategy", "canary", "trafficRouting", "alb")
+		stable, _ := stableAndCanaryServices(d.ro, true)
+		action := alb.ActionService(spec, stable)
+		for i, name := range alb.Ingresses(spec) {
+			path := ap.Child("ingress")
+			if spec.Ingress == "" {
+				path = ap.Child("ingresses").Index(i)
+			}
+			ing := d.in.Ingresses[name]
+			if ing == nil {
+				return field.Invalid(path, name, fmt.Sprintf("ingress %q not found", name))
+			}
+			if !alb.HasBackend(ing, action) {
+				return field.Invalid(path, name, fmt.Sprintf("ingress `%s` has no rules using service %s backend", name, action))
+			}
 		}
 	}
 	return nil
