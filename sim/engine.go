@@ -3,8 +3,8 @@ package sim
 import (
 	"context"
 	"errors"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
