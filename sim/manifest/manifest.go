@@ -91,7 +91,7 @@ func (d *Decoder) decodeOne(doc []byte) (runtime.Object, error) {
 		return nil, fmt.Errorf("%s %s: %w", head.APIVersion, head.Kind, trimStrict(err))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(*gvk)
-	return obj, nil
+	return upgradeIngress(obj), nil
 }
 
 // trimStrict shortens the serializer's strict-decoding message to the field problems.

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -226,4 +227,44 @@ func FuzzDecode(f *testing.F) {
 			_ = doc.Where()
 		}
 	})
+}
+
+// The ALB guide's Ingress is networking.k8s.io/v1beta1 (serviceName/servicePort); it loads as v1.
+func TestV1beta1IngressIsConverted(t *testing.T) {
+	for _, apiVersion := range []string{"networking.k8s.io/v1beta1", "extensions/v1beta1"} {
+		src := "apiVersion: " + apiVersion + `
+kind: Ingress
+metadata:
+  name: ingress
+  annotations:
+    kubernetes.io/ingress.class: alb
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /*
+        backend:
+          serviceName: root-service
+          servicePort: use-annotation
+      - path: /api
+        backend:
+          serviceName: api
+          servicePort: 8080
+`
+		docs, err := newTestDecoder(t).Decode("ingress.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", apiVersion, err)
+		}
+		ing, ok := docs[0].Object.(*networkingv1.Ingress)
+		if !ok {
+			t.Fatalf("%s decoded as %T, want a networking/v1 Ingress", apiVersion, docs[0].Object)
+		}
+		paths := ing.Spec.Rules[0].HTTP.Paths
+		if ing.Name != "ingress" || ing.Annotations["kubernetes.io/ingress.class"] != "alb" ||
+			paths[0].Backend.Service.Name != "root-service" || paths[0].Backend.Service.Port.Name != "use-annotation" ||
+			paths[1].Backend.Service.Port.Number != 8080 || *paths[0].PathType != networkingv1.PathTypeImplementationSpecific ||
+			ing.GroupVersionKind().Version != "v1" {
+			t.Fatalf("%s converted wrongly: %+v", apiVersion, ing)
+		}
+	}
 }
