@@ -88,9 +88,39 @@ func (t *Traffic) tick() {
 	t.carry += float64(t.cfg.Rate) * t.cfg.Tick.Seconds()
 	n := int(t.carry)
 	t.carry -= float64(n)
+	var failed map[string]int // "502 via default/svc" → count, for the trace
 	for i := 0; i < n; i++ {
-		t.record(t.front.Serve(host, t.rand))
+		o := t.front.Serve(host, t.rand)
+		t.record(o)
+		if o.Code >= 500 && t.w.trace != nil {
+			if failed == nil {
+				failed = map[string]int{}
+			}
+			failed[fmt.Sprintf("%d via %s", o.Code, backendName(o.Backend))]++
+		}
 	}
+	if failed != nil {
+		keys := make([]string, 0, len(failed))
+		for k := range failed {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		msg := ""
+		for i, k := range keys {
+			if i > 0 {
+				msg += ", "
+			}
+			msg += fmt.Sprintf("%d× %s", failed[k], k)
+		}
+		t.w.tracef("traffic", t.cfg.Ingress, "failed: %s", msg)
+	}
+}
+
+func backendName(b string) string {
+	if b == "" {
+		return "no target group"
+	}
+	return b
 }
 
 func (t *Traffic) host() string {
@@ -151,6 +181,41 @@ func (t *Traffic) version(hash string) string {
 		t.versions[hash] = v
 	}
 	return v
+}
+
+// Report is a readable account of the traffic: totals, then per version, per backend, and when
+// requests failed.
+func (s TrafficStats) Report() []string {
+	lines := []string{"requests: " + s.Summary()}
+	for _, v := range sortedKeysOf(s.ByVersion) {
+		lines = append(lines, fmt.Sprintf("  answered by %s: %d", v, s.ByVersion[v]))
+	}
+	for _, b := range sortedKeysOf(s.ByBackend) {
+		codes := s.ByBackend[b]
+		cs := make([]int, 0, len(codes))
+		for c := range codes {
+			cs = append(cs, c)
+		}
+		sort.Ints(cs)
+		line := "  via " + b + ":"
+		for _, c := range cs {
+			line += fmt.Sprintf(" %d×%d", codes[c], c)
+		}
+		lines = append(lines, line)
+	}
+	if s.Failed > 0 {
+		lines = append(lines, fmt.Sprintf("  failures from %s to %s, in %d distinct seconds", time.Duration(s.FirstFailure), time.Duration(s.LastFailure), len(s.FailedSeconds)))
+	}
+	return lines
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Summary is a one-line account of the traffic.

@@ -30,6 +30,10 @@ type Config struct {
 	// ControllerDelay is how late the cluster's own controllers (ReplicaSets, kubelets,
 	// endpoints) hear of a change.
 	ControllerDelay dist.Delay
+	// AWS, when set, adds the cloud: ELBv2 and the AWS Load Balancer Controller.
+	AWS *AWSConfig
+	// Traffic is the client load (none when its Rate is 0).
+	Traffic TrafficConfig
 }
 
 // DefaultConfig is a small healthy cluster with a healthy controller.
@@ -54,6 +58,10 @@ type World struct {
 	Decoder  *manifest.Decoder
 	// ELBv2 is the AWS API the engine reads for target-group verification (nil: no AWS).
 	ELBv2 aws.ELBv2
+	// AWS is the simulated cloud (nil: the world has none).
+	AWS *AWS
+	// Traffic is the client load (nil until started).
+	Traffic *Traffic
 
 	// Users is how people (scenario actions, features, the CLI) reach the API.
 	UserKube     kubernetes.Interface
@@ -102,13 +110,38 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 		eps.OnChange(ch)
 	})
 	w.Cluster.Store.Watch(w.traceWrite)
+	if cfg.AWS != nil {
+		w.startAWS(*cfg.AWS)
+	}
 	w.Engine = newEngineHost(w, cfg.Engine)
 	w.engineKube, w.engineRollouts = w.clients(w.Engine.gate)
 	w.Timeline = newTimeline(w)
 	k.OnRun(w.afterEvent)
 	addInvariants(w)
 	w.Engine.Start()
+	if cfg.Traffic.Rate > 0 {
+		if err := w.StartTraffic(cfg.Traffic); err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// StartTraffic starts client load through the world's load balancer (replacing any running).
+func (w *World) StartTraffic(cfg TrafficConfig) error {
+	if w.AWS == nil {
+		return fmt.Errorf("traffic goes through an ALB Ingress: the world needs AWS (world.aws)")
+	}
+	if cfg.Ingress == "" {
+		return fmt.Errorf("traffic needs the Ingress whose load balancer clients call")
+	}
+	old := w.Traffic
+	w.Traffic = newTraffic(w, cfg, w.AWS)
+	if old != nil { // the counts go on
+		old.Stop()
+		w.Traffic.Stats = old.Stats
+	}
+	return nil
 }
 
 // clients returns a kube and a Rollouts clientset served by the world's API server; gate, if

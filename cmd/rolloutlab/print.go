@@ -73,6 +73,16 @@ func describeStep(st scenario.Step) string {
 		return "wait " + st.For.String()
 	case scenario.KindCrashEngine:
 		return fmt.Sprintf("crash the controller (down %s)", st.For)
+	case scenario.KindLBCOutage:
+		return fmt.Sprintf("AWS Load Balancer Controller down for %s", st.For)
+	case scenario.KindAWSThrottle:
+		return fmt.Sprintf("AWS throttles every ELBv2 call for %s", st.For)
+	case scenario.KindAWSErrors:
+		return fmt.Sprintf("ELBv2 %s fails %d‰ of the time (%s)", st.Operation, st.Rate, st.ErrorCode)
+	case scenario.KindStartTraffic:
+		return fmt.Sprintf("start %d requests/s through %s", st.Traffic.Rate, st.Traffic.Ingress)
+	case scenario.KindStopTraffic:
+		return "stop the traffic"
 	}
 	return st.Kind
 }
@@ -112,7 +122,7 @@ func (p *printer) summary(res *scenario.Result, wall time.Duration) {
 		_ = p.enc.Encode(map[string]any{"summary": map[string]any{
 			"scenario": res.Scenario.Name, "seed": res.Seed, "passed": res.Passed(), "failure": res.Failure,
 			"virtualSeconds": res.Virtual.Seconds(), "events": res.Events, "reconciles": res.Reconciles,
-			"apiCalls": res.APICalls, "final": res.Final,
+			"apiCalls": res.APICalls, "final": res.Final, "traffic": res.Traffic,
 		}})
 		return
 	}
@@ -125,6 +135,11 @@ func (p *printer) summary(res *scenario.Result, wall time.Duration) {
 			}
 		}
 		fmt.Fprintln(p.out)
+	}
+	if res.Traffic != nil {
+		for _, l := range res.Traffic.Report() {
+			fmt.Fprintln(p.out, l)
+		}
 	}
 	if res.Passed() {
 		fmt.Fprintln(p.out, "result: PASSED, every expectation held")

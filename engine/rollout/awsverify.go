@@ -2,6 +2,8 @@ package rollout
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +18,11 @@ import (
 // verifyRetry is how soon an unverified target group is checked again (Argo's 10 s).
 const verifyRetry = 10 * time.Second
 
+// endpointsRetry is how soon verification looks again when the Service's Endpoints do not show
+// the new version yet: the endpoints controller usually catches up within a second, and the
+// controller does not watch Endpoints.
+const endpointsRetry = time.Second
+
 // AWSState is what AWS said during the observe phase: the load balancer behind each ALB Ingress
 // (for weight verification) and the registrations behind a Service (for target verification).
 type AWSState struct {
@@ -26,6 +33,11 @@ type AWSState struct {
 	TargetsService string
 	Registrations  []aws.Registration
 	TargetsErr     error
+	// TargetsNotReady says why the registrations cannot be checked yet, though the Service is
+	// behind a target group: its selector switch is not observed yet, or its Endpoints still
+	// list pods of another version. Argo reads the Endpoints in the reconcile that switches the
+	// selector, sees the old pods (registered long ago) and calls that verified; rolloutlab waits.
+	TargetsNotReady string
 }
 
 // albSpec is the rollout's ALB routing, if any.
@@ -61,7 +73,10 @@ func (r *Reconciler) observeAWS(ctx context.Context, in *Observed) error {
 	}
 	if svc := targetsToVerify(ro, in.Services); svc != nil {
 		st.TargetsService = svc.Name
-		st.Registrations, st.TargetsErr = r.registrations(ctx, svc)
+		st.Registrations, st.TargetsNotReady, st.TargetsErr = r.registrations(ctx, in, svc)
+		if st.Registrations == nil && st.TargetsNotReady == "" && st.TargetsErr == nil {
+			st.TargetsService = "" // not behind a load balancer: nothing to verify
+		}
 	}
 	if st.LoadBalancers != nil || st.TargetsService != "" {
 		in.AWS = st
@@ -80,19 +95,49 @@ func (r *Reconciler) loadBalancerOf(ctx context.Context, hostname string) (*aws.
 	return aws.DescribeLoadBalancer(ctx, r.deps.ELBv2, lb, r.cfg.ALBTagKeyResourceID)
 }
 
-func (r *Reconciler) registrations(ctx context.Context, svc *corev1.Service) ([]aws.Registration, error) {
+// registrations reads what AWS has registered behind svc, once svc selects the new version and
+// its Endpoints list only that version's pods; until then it says what it waits for.
+func (r *Reconciler) registrations(ctx context.Context, in *Observed, svc *corev1.Service) ([]aws.Registration, string, error) {
 	bindings, err := r.deps.Reader.TargetGroupBindings(svc.Namespace)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(aws.BindingsFor(svc, bindings)) == 0 {
-		return nil, nil // not behind a load balancer: nothing to verify
+		return nil, "", nil // not behind a load balancer: nothing to verify
+	}
+	desired := in.Rollout.Status.CurrentPodHash
+	if svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] != desired {
+		return nil, fmt.Sprintf("its selector does not select %s yet", desired), nil
 	}
 	ep, err := r.deps.Reader.Endpoints(svc.Namespace, svc.Name)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return nil, err
+		return nil, "", err
 	}
-	return aws.Registrations(ctx, r.deps.ELBv2, svc, ep, bindings)
+	if why := staleEndpoints(ep, in.Rollout.Name+"-"+desired+"-"); why != "" {
+		return nil, why, nil
+	}
+	regs, err := aws.Registrations(ctx, r.deps.ELBv2, svc, ep, bindings)
+	return regs, "", err
+}
+
+// staleEndpoints says why Endpoints do not (yet) show the pods of the new version, whose names
+// start with prefix: none listed, or a pod of another version still listed.
+func staleEndpoints(ep *corev1.Endpoints, prefix string) string {
+	n := 0
+	if ep != nil {
+		for _, s := range ep.Subsets {
+			for _, a := range s.Addresses {
+				if a.TargetRef != nil && a.TargetRef.Kind == "Pod" && !strings.HasPrefix(a.TargetRef.Name, prefix) {
+					return fmt.Sprintf("its Endpoints still list pod %s", a.TargetRef.Name)
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return "its Endpoints list no ready pod yet"
+	}
+	return ""
 }
 
 // ingressHostname is the DNS name the load balancer controller published for an Ingress.
@@ -127,7 +172,7 @@ func targetsToVerify(ro *v1alpha1.Rollout, services map[string]*corev1.Service) 
 	desired := ro.Status.CurrentPodHash
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		svc := services[bg.ActiveService]
-		if svc == nil || ro.Status.StableRS == desired || svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] != desired ||
+		if svc == nil || desired == "" || ro.Status.StableRS == "" || ro.Status.StableRS == desired ||
 			ro.Status.BlueGreen.PostPromotionAnalysisRunStatus != nil {
 			return nil
 		}
@@ -166,6 +211,10 @@ func (d *decision) targetsVerified() bool {
 	if st.TargetsErr != nil {
 		d.plan.warn(reasonTGVerifyError, "Failed to verify Service %s: %v", st.TargetsService, st.TargetsErr)
 		d.plan.requeue(verifyRetry)
+		return false
+	}
+	if st.TargetsNotReady != "" {
+		d.plan.requeue(endpointsRetry)
 		return false
 	}
 	for _, reg := range st.Registrations {

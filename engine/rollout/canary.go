@@ -515,8 +515,16 @@ func (d *decision) referenced(rs *appsv1.ReplicaSet) bool {
 			return true
 		}
 	}
-	for _, svc := range d.services {
-		if svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] == h {
+	// Then the Services that pin a version (not ping/pong: after a promotion the new canary one
+	// keeps selecting the old version, at weight 0, until the next update).
+	var names []string
+	if c := d.ro.Spec.Strategy.Canary; c != nil {
+		names = []string{c.CanaryService, c.StableService}
+	} else if bg := d.ro.Spec.Strategy.BlueGreen; bg != nil {
+		names = []string{bg.ActiveService, bg.PreviewService}
+	}
+	for _, name := range names {
+		if svc := d.services[name]; svc != nil && svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] == h {
 			return true
 		}
 	}

@@ -35,6 +35,7 @@ type Result struct {
 	Reconciles int
 	APICalls   int
 	World      *sim.World
+	Traffic    *sim.TrafficStats // client requests, when the world had traffic
 }
 
 // Passed reports whether every expectation held.
@@ -77,6 +78,9 @@ func Run(sc *Scenario, opt Options) (*Result, error) {
 	res.Reconciles = w.Engine.Reconciles
 	for _, n := range w.Cluster.Reactor.Calls() {
 		res.APICalls += n
+	}
+	if w.Traffic != nil {
+		res.Traffic = &w.Traffic.Stats
 	}
 	res.Final = map[string]sim.State{}
 	for _, key := range r.rollouts {
@@ -164,6 +168,22 @@ func (r *runner) step(st Step) (failure string, err error) {
 		w.Engine.Crash()
 		w.Kernel.After(st.For, "engine/restart", "", w.Engine.Start)
 		return "", nil
+	case KindLBCOutage:
+		w.AWS.LBC.Outage(st.For)
+		return "", nil
+	case KindAWSThrottle:
+		w.AWS.ELB.Throttle(st.For)
+		return "", nil
+	case KindAWSErrors:
+		w.AWS.ELB.SetErrorRate(st.Operation, st.Rate, st.ErrorCode)
+		return "", nil
+	case KindStartTraffic:
+		return "", w.StartTraffic(st.Traffic)
+	case KindStopTraffic:
+		if w.Traffic != nil {
+			w.Traffic.Stop()
+		}
+		return "", nil
 	}
 	ns, name, err := r.target(st)
 	if err != nil {
@@ -207,6 +227,12 @@ func (r *runner) traceAction(st Step) {
 		}
 	case KindApply:
 		what += " " + strings.Join(st.Manifests, ", ")
+	case KindLBCOutage, KindAWSThrottle:
+		what += " " + st.For.String()
+	case KindAWSErrors:
+		what += fmt.Sprintf(" %s %s %d‰", st.Operation, st.ErrorCode, st.Rate)
+	case KindStartTraffic:
+		what += fmt.Sprintf(" %d rps to %s", st.Traffic.Rate, st.Traffic.Ingress)
 	}
 	r.trace.Line(sim.TraceLine{T: sim.Seconds(r.w.Kernel.Elapsed()), Action: what, Obj: st.Rollout})
 }
@@ -332,12 +358,48 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 			differs("number of ReplicaSets", n, *x.ReplicaSets)
 		}
 	}
+	if b := x.FailedRequests; b != nil {
+		failed := 0
+		if w.Traffic != nil {
+			failed = w.Traffic.Stats.Failed
+		}
+		if !b.Holds(int64(failed)) {
+			differs("failed requests", failed, b.String())
+		}
+	}
+	if x.ALB != nil {
+		in := w.AWS.InEffect()
+		for _, svc := range sortedKeys(x.ALB) {
+			key := svc
+			if !strings.Contains(key, "/") {
+				key = ro.Namespace + "/" + svc
+			}
+			if got, ok := in[key]; !ok || got != x.ALB[svc] {
+				differs(fmt.Sprintf("ALB weight of %s", svc), describeWeight(got, ok), x.ALB[svc])
+			}
+		}
+	}
+	if x.ALBReady != nil {
+		if why := w.AWS.NotReady(); (why == "") != *x.ALBReady {
+			if why == "" {
+				why = "ready"
+			}
+			differs("the ALB", why, map[bool]string{true: "ready", false: "not ready"}[*x.ALBReady])
+		}
+	}
 	for _, svc := range sortedKeys(x.Services) {
 		if got := s.Services[svc]; got != x.Services[svc] {
 			differs(fmt.Sprintf("Service %s selects revision", svc), got, x.Services[svc])
 		}
 	}
 	return strings.Join(diffs, "; ")
+}
+
+func describeWeight(w int32, ok bool) string {
+	if !ok {
+		return "absent (no rule in effect forwards to it)"
+	}
+	return fmt.Sprint(w)
 }
 
 func describeMessage(m string) string {

@@ -39,14 +39,18 @@ type Step struct {
 	Kind    string
 	Rollout string // namespace/name; empty: the scenario's only rollout
 
-	Manifests  []string      // apply
-	Container  string        // setImage
-	Image      string        // setImage
-	Full       bool          // promote
-	ToRevision int64         // undo
-	Within     time.Duration // wait, expect (final)
-	For        time.Duration // after, crashEngine (how long it stays down)
-	Expect     Expectation   // wait, expect
+	Manifests  []string          // apply
+	Container  string            // setImage
+	Image      string            // setImage
+	Full       bool              // promote
+	ToRevision int64             // undo
+	Within     time.Duration     // wait, expect (final)
+	For        time.Duration     // after, crashEngine, lbcOutage, awsThrottle (how long it lasts)
+	Expect     Expectation       // wait, expect
+	Traffic    sim.TrafficConfig // startTraffic
+	Operation  string            // awsErrors: the ELBv2 operation, "*" for all
+	Rate       dist.PerMille     // awsErrors
+	ErrorCode  string            // awsErrors
 }
 
 // Kinds of steps.
@@ -63,10 +67,20 @@ const (
 	KindAfter       = "after"
 	KindExpect      = "expect"
 	KindCrashEngine = "crashEngine"
+	// Faults and load of the cloud (world.aws).
+	KindLBCOutage    = "lbcOutage"
+	KindAWSThrottle  = "awsThrottle"
+	KindAWSErrors    = "awsErrors"
+	KindStartTraffic = "startTraffic"
+	KindStopTraffic  = "stopTraffic"
 )
 
 var stepKinds = []string{KindApply, KindSetImage, KindPromote, KindAbort, KindRetry, KindPause, KindResume,
-	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine}
+	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine, KindLBCOutage, KindAWSThrottle, KindAWSErrors,
+	KindStartTraffic, KindStopTraffic}
+
+// awsKinds are the steps that need world.aws.
+var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic, KindStopTraffic}
 
 // Expectation is a set of facts about a rollout's observable state; unset fields are not checked.
 type Expectation struct {
@@ -81,6 +95,13 @@ type Expectation struct {
 	Stable       *int64                  // revision of the stable ReplicaSet
 	ReplicaSets  *int                    // ReplicaSets the rollout owns, history included
 	Services     map[string]int64        // Service → revision it selects
+	// FailedRequests bounds the client requests that failed (5xx) since the run began.
+	FailedRequests *Bounds
+	// ALB is the weight the ALB's rules in effect give each Service's target group.
+	ALB map[string]int32
+	// ALBReady: a load balancer exists, and every target group its rules in effect send traffic
+	// to has a healthy target.
+	ALBReady *bool
 }
 
 // SpecAvailable is "spec/available" replicas of a revision.
@@ -195,9 +216,19 @@ func parse(src []byte) (*Scenario, error) {
 		if err := checkReferences(sc, &st, n); err != nil {
 			return nil, err
 		}
+		if sc.World.AWS == nil && needsAWS(st) {
+			return nil, errAt(n, p, "%s needs a cloud: add `aws:` to `world:`", kind)
+		}
 		sc.Timeline = append(sc.Timeline, st)
 	}
+	if sc.Final != nil && sc.World.AWS == nil && needsAWS(*sc.Final) {
+		return nil, errAt(doc.Content[0], "expect", "ALB weights and requests need a cloud: add `aws:` to `world:`")
+	}
 	return sc, nil
+}
+
+func needsAWS(st Step) bool {
+	return contains(awsKinds, st.Kind) || st.Expect.ALB != nil || st.Expect.FailedRequests != nil || st.Expect.ALBReady != nil
 }
 
 func checkReferences(sc *Scenario, st *Step, n *yaml.Node) error {
@@ -225,7 +256,8 @@ func parseManifests(n *yaml.Node, into map[string]string) error {
 }
 
 func parseWorld(n *yaml.Node, cfg *sim.Config) error {
-	es, err := fields(n, "world", "nodes", "podStart", "podReady", "podExit", "crashingImages", "watchDelay", "controllerDelay", "resync")
+	es, err := fields(n, "world", "nodes", "podStart", "podReady", "podExit", "crashingImages", "watchDelay", "controllerDelay", "resync",
+		"aws", "controller", "traffic")
 	if err != nil {
 		return err
 	}
@@ -250,6 +282,12 @@ func parseWorld(n *yaml.Node, cfg *sim.Config) error {
 			cfg.ControllerDelay, err = delay(e.value, p)
 		case "resync":
 			cfg.Engine.Resync, err = duration(e.value, p)
+		case "aws":
+			cfg.AWS, err = parseAWS(e.value, p)
+		case "controller":
+			err = parseController(e.value, p, cfg)
+		case "traffic":
+			cfg.Traffic, err = parseTraffic(e.value, p)
 		case "crashingImages":
 			cfg.Kubelet.ImageCrash = map[string]dist.PerMille{}
 			var images []string
@@ -292,8 +330,14 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 		}, "toRevision")
 	case KindAbort, KindRetry, KindPause, KindResume:
 		err = optionalMapping(n, p, nil)
-	case KindAfter:
+	case KindAfter, KindLBCOutage, KindAWSThrottle:
 		st.For, err = duration(n, p)
+	case KindAWSErrors:
+		err = parseAWSErrors(n, p, &st)
+	case KindStartTraffic:
+		st.Traffic, err = parseTraffic(n, p)
+	case KindStopTraffic:
+		err = optionalMapping(n, p, nil)
 	case KindCrashEngine:
 		err = optionalMapping(n, p, func(e entry) (err error) {
 			st.For, err = duration(e.value, p+"."+e.key)
@@ -327,7 +371,7 @@ func optionalMapping(n *yaml.Node, p string, set func(entry) error, allowed ...s
 
 func parseExpectation(n *yaml.Node, p string, st *Step) error {
 	es, err := fields(n, p, "within", "phase", "message", "step", "paused", "abort", "weight", "actualWeight",
-		"revisions", "stable", "replicaSets", "services")
+		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady")
 	if err != nil {
 		return err
 	}
@@ -376,6 +420,27 @@ func parseExpectation(n *yaml.Node, p string, st *Step) error {
 			x.ReplicaSets = &c
 		case "revisions":
 			x.Revisions, err = parseRevisions(e.value, fp)
+		case "albReady":
+			var b bool
+			b, err = boolean(e.value, fp)
+			x.ALBReady = &b
+		case "failedRequests":
+			x.FailedRequests, err = parseRequests(e.value, fp)
+		case "alb":
+			x.ALB = map[string]int32{}
+			var ses []entry
+			if ses, err = anyFields(e.value, fp); err == nil {
+				for _, se := range ses {
+					var v int64
+					if v, err = integer(se.value, fp+"."+se.key); err == nil && (v < 0 || v > 999) {
+						err = errAt(se.value, fp+"."+se.key, "want an ALB weight from 0 to 999")
+					}
+					if err != nil {
+						break
+					}
+					x.ALB[se.key] = int32(v)
+				}
+			}
 		case "services":
 			x.Services = map[string]int64{}
 			var ses []entry
