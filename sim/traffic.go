@@ -46,6 +46,15 @@ type TrafficStats struct {
 	FailedSeconds map[int64]int
 	// FirstFailure and LastFailure bound the failures in virtual time (zero: none).
 	FirstFailure, LastFailure Seconds
+	// PerSecond counts requests per status code in each virtual second that had any, in time
+	// order: the series of a report.
+	PerSecond []SecondCounts
+}
+
+// SecondCounts is one virtual second of requests (T: seconds since the run began).
+type SecondCounts struct {
+	T      int64       `json:"t"`
+	ByCode map[int]int `json:"byCode"`
 }
 
 // Traffic is the client load generator: a steady rate of requests through a Frontend, counted
@@ -141,6 +150,11 @@ func (t *Traffic) record(o Outcome) {
 	s := &t.Stats
 	s.Total++
 	s.ByCode[o.Code]++
+	sec := int64(t.w.Kernel.Elapsed() / time.Second)
+	if n := len(s.PerSecond); n == 0 || s.PerSecond[n-1].T != sec {
+		s.PerSecond = append(s.PerSecond, SecondCounts{T: sec, ByCode: map[int]int{}})
+	}
+	s.PerSecond[len(s.PerSecond)-1].ByCode[o.Code]++
 	if o.Backend != "" {
 		if s.ByBackend[o.Backend] == nil {
 			s.ByBackend[o.Backend] = map[int]int{}
