@@ -6,7 +6,7 @@ import "embed"
 
 // FS holds every scenario (*.yaml) and manifest (manifests/...).
 //
-//go:embed *.yaml manifests
+//go:embed *.yaml manifests matrix
 var FS embed.FS
 
 // Default is the scenario `rolloutlab sim run` plays when given none.

@@ -23,7 +23,7 @@ import (
 
 func newSimCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sim", Short: "Run rollouts in the simulation"}
-	cmd.AddCommand(newRunCmd(), newReplayCmd(), newListCmd())
+	cmd.AddCommand(newRunCmd(), newReplayCmd(), newListCmd(), newMatrixCmd())
 	return cmd
 }
 

@@ -36,6 +36,15 @@ type Result struct {
 	APICalls   int
 	World      *sim.World
 	Traffic    *sim.TrafficStats // client requests, when the world had traffic
+	// Steps are the timeline steps that ran (the final expectation last), with when each began
+	// and ended; a failing step is the last one.
+	Steps []StepAt
+}
+
+// StepAt is a step of the timeline and the virtual times it began and ended.
+type StepAt struct {
+	Step       Step
+	Start, End sim.Seconds
 }
 
 // Passed reports whether every expectation held.
@@ -110,7 +119,9 @@ func (r *runner) run(res *Result) error {
 		if r.opt.OnStep != nil {
 			r.opt.OnStep(st, sim.Seconds(r.w.Kernel.Elapsed()))
 		}
+		start := sim.Seconds(r.w.Kernel.Elapsed())
 		failure, err := r.step(st)
+		res.Steps = append(res.Steps, StepAt{Step: st, Start: start, End: sim.Seconds(r.w.Kernel.Elapsed())})
 		if ie, ok := err.(*sim.InvariantError); ok {
 			return ie
 		}
@@ -123,7 +134,9 @@ func (r *runner) run(res *Result) error {
 		}
 	}
 	if f := r.sc.Final; f != nil {
+		start := sim.Seconds(r.w.Kernel.Elapsed())
 		failure, err := r.eventually(*f)
+		res.Steps = append(res.Steps, StepAt{Step: *f, Start: start, End: sim.Seconds(r.w.Kernel.Elapsed())})
 		if err != nil {
 			return err
 		}
