@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 
@@ -121,11 +122,22 @@ func (a *AWS) label(arn string, s elbv2.Snapshot) string {
 }
 
 // NotReady says why the load balancers cannot serve every request now ("" when they can): none
-// exists, or a target group that rules in effect send traffic to has no healthy target.
+// exists, its listener rules are not all in effect, or a target group that rules in effect send
+// traffic to has no healthy target.
 func (a *AWS) NotReady() string {
 	s := a.ELB.Snapshot()
 	if len(s.LoadBalancers) == 0 {
 		return "no load balancer yet"
+	}
+	for _, lb := range s.LoadBalancers {
+		if len(lb.Listeners) == 0 {
+			return lb.Name + " has no listener yet"
+		}
+		for _, l := range lb.Listeners {
+			if l.Pending > 0 || len(l.InEffect) == 0 {
+				return fmt.Sprintf("listener %d of %s: rules not in effect yet", l.Port, lb.Name)
+			}
+		}
 	}
 	if bad := s.ServingWithoutHealthy(); len(bad) > 0 {
 		names := make([]string, len(bad))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,7 +72,7 @@ func (r *Reconciler) observeAWS(ctx context.Context, in *Observed) error {
 			st.LoadBalancers[name] = lb
 		}
 	}
-	if svc := targetsToVerify(ro, in.Services); svc != nil {
+	if svc := targetsToVerify(ro, in.Services, in.ReplicaSets); svc != nil {
 		st.TargetsService = svc.Name
 		st.Registrations, st.TargetsNotReady, st.TargetsErr = r.registrations(ctx, in, svc)
 		if st.Registrations == nil && st.TargetsNotReady == "" && st.TargetsErr == nil {
@@ -166,9 +167,11 @@ func needsWeightVerification(ro *v1alpha1.Rollout) bool {
 
 // targetsToVerify is the Service whose target groups must have the new pods registered now, or nil:
 // for an ALB canary the stable Service once it switched to the new version (before the old one
-// scales down); for blue-green the active Service once it switched (before the new version is
-// marked stable).
-func targetsToVerify(ro *v1alpha1.Rollout, services map[string]*corev1.Service) *corev1.Service {
+// scales down), or mid-update the canary Service while an intermediate version still runs (before
+// that one scales down: its pods leave the canary target group only when the new ones are
+// registered there); for blue-green the active Service once it switched (before the new version
+// is marked stable).
+func targetsToVerify(ro *v1alpha1.Rollout, services map[string]*corev1.Service, rss []*appsv1.ReplicaSet) *corev1.Service {
 	desired := ro.Status.CurrentPodHash
 	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
 		svc := services[bg.ActiveService]
@@ -178,11 +181,19 @@ func targetsToVerify(ro *v1alpha1.Rollout, services map[string]*corev1.Service) 
 		}
 		return svc
 	}
-	if albSpec(ro) == nil || ro.Status.StableRS != desired {
+	if albSpec(ro) == nil || desired == "" {
 		return nil
 	}
-	stable, _ := stableAndCanaryServices(ro, true)
-	return services[stable]
+	stable, canary := stableAndCanaryServices(ro, true)
+	if ro.Status.StableRS == desired {
+		return services[stable]
+	}
+	for _, rs := range rss {
+		if h := podHash(rs); h != desired && h != ro.Status.StableRS && specReplicas(rs) > 0 {
+			return services[canary]
+		}
+	}
+	return nil
 }
 
 // stableAndCanaryServices names the Services that play stable and canary; with ping-pong the

@@ -386,7 +386,10 @@ func (d *decision) scaleRS(rs *appsv1.ReplicaSet, to int32) bool {
 // that are not available (they serve nothing), then newest revision first as far as
 // maxUnavailable allows. With a traffic router the previous stable keeps its pods for
 // scaleDownDelaySeconds after the promotion (and, for an ALB, only once AWS shows the stable
-// target group registered with the new pods); an intermediate ReplicaSet goes at once.
+// target group registered with the new pods). An intermediate ReplicaSet (V2 when V3 arrived)
+// gets the same delay once the canary Service left it (and, for an ALB, once the canary target
+// group holds V3's pods): Argo scales it down at once, while the load balancer may still send it
+// the canary's share (Argo #3617, #4534).
 func (d *decision) scaleDownOtherReplicaSets() bool {
 	var active []*appsv1.ReplicaSet
 	for _, rs := range d.otherRSs {
@@ -441,7 +444,7 @@ func (d *decision) scaleDownOtherReplicaSets() bool {
 				delayed, to = d.delayedScaleDown(rs, delayed)
 			}
 		default:
-			// An intermediate ReplicaSet (V2 when V3 arrived): no traffic is routed to it.
+			delayed, to = d.delayedScaleDown(rs, delayed)
 		}
 		if to == specReplicas(rs) {
 			continue
@@ -485,8 +488,9 @@ func (d *decision) delayedScaleDown(rs *appsv1.ReplicaSet, delayed int32) (int32
 }
 
 // canAnnotateForScaleDown is the ALB safety gate: no old ReplicaSet is marked for scale-down
-// until AWS shows the stable Service's target groups registered with its endpoints. An old
-// ReplicaSet that already has a deadline passed the gate when it got it.
+// until AWS shows the stable Service's (mid-update: the canary Service's) target groups
+// registered with its endpoints. An old ReplicaSet that already has a deadline passed the gate
+// when it got it.
 func (d *decision) canAnnotateForScaleDown(old []*appsv1.ReplicaSet) bool {
 	if albSpec(d.ro) == nil {
 		return true
