@@ -35,6 +35,9 @@ type AWS struct {
 	// weights its rules give each target group (by name): what the ALB really does.
 	Weights []ALBWeights
 
+	// Findings are the traffic-safety rules broken so far.
+	Findings []Finding
+
 	store  *kube.Store
 	labels map[string]string // target group ARN → namespace/service
 }
@@ -60,6 +63,7 @@ func (w *World) startAWS(cfg AWSConfig) {
 	w.watchWithDelay(CallerLBC, cfg.LBCWatchDelay, lbc.OnChange)
 	w.AWS = &AWS{ELB: fake, LBC: lbc, store: w.Cluster.Store, labels: map[string]string{}}
 	w.ELBv2 = fake.WithCaller(CallerEngine)
+	w.watchSafety()
 	lbc.OnEvent(func(e awslbc.Event) {
 		w.tracef(CallerLBC, e.Object, "%s", e.String())
 	})

@@ -122,7 +122,7 @@ func (p *printer) summary(res *scenario.Result, wall time.Duration) {
 		_ = p.enc.Encode(map[string]any{"summary": map[string]any{
 			"scenario": res.Scenario.Name, "seed": res.Seed, "passed": res.Passed(), "failure": res.Failure,
 			"virtualSeconds": res.Virtual.Seconds(), "events": res.Events, "reconciles": res.Reconciles,
-			"apiCalls": res.APICalls, "final": res.Final, "traffic": res.Traffic,
+			"apiCalls": res.APICalls, "final": res.Final, "traffic": res.Traffic, "findings": res.Findings,
 		}})
 		return
 	}
@@ -140,6 +140,9 @@ func (p *printer) summary(res *scenario.Result, wall time.Duration) {
 		for _, l := range res.Traffic.Report() {
 			fmt.Fprintln(p.out, l)
 		}
+	}
+	for _, f := range res.Findings {
+		fmt.Fprintf(p.out, "safety: at %s, %s: %s\n", clock(f.T), f.Rule, f.What)
 	}
 	if res.Passed() {
 		fmt.Fprintln(p.out, "result: PASSED, every expectation held")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rolloutlab/rolloutlab/scenarios"
 	"github.com/rolloutlab/rolloutlab/sim"
+	"github.com/rolloutlab/rolloutlab/sim/report"
 	"github.com/rolloutlab/rolloutlab/sim/scenario"
 )
 
@@ -29,9 +30,10 @@ func newSimCmd() *cobra.Command {
 
 func newRunCmd() *cobra.Command {
 	var (
-		seed      uint64
-		tracePath string
-		asJSON    bool
+		seed       uint64
+		tracePath  string
+		asJSON     bool
+		reportPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO]",
@@ -66,12 +68,13 @@ scenario could not be run (a bad file, or an invariant of the simulation was vio
 				defer f.Close()
 				opt.Trace = f
 			}
-			return runScenario(cmd.OutOrStdout(), sc, opt, asJSON)
+			return runScenario(cmd.OutOrStdout(), sc, opt, asJSON, reportPath)
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "seed of the random streams (default: the scenario's)")
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write the full trace (JSON lines) to this file, for 'sim replay'")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the timeline as JSON lines instead of a table")
+	cmd.Flags().StringVar(&reportPath, "report", "", "write an HTML report of the run (charts, steps, traffic) to this file")
 	return cmd
 }
 
@@ -91,7 +94,7 @@ func loadScenario(name string) (*scenario.Scenario, error) {
 	return nil, fmt.Errorf("no scenario file %q, and no built-in scenario of that name (see 'rolloutlab sim list')", name)
 }
 
-func runScenario(out io.Writer, sc *scenario.Scenario, opt scenario.Options, asJSON bool) error {
+func runScenario(out io.Writer, sc *scenario.Scenario, opt scenario.Options, asJSON bool, reportPath string) error {
 	p := newPrinter(out, asJSON)
 	opt.OnMoment = p.moment
 	opt.OnStep = p.step
@@ -99,6 +102,11 @@ func runScenario(out io.Writer, sc *scenario.Scenario, opt scenario.Options, asJ
 	start := time.Now()
 	res, err := scenario.Run(sc, opt)
 	wall := time.Since(start)
+	if reportPath != "" && res != nil {
+		if err := writeReport(reportPath, res, err); err != nil {
+			return &exitError{2, err}
+		}
+	}
 	if err != nil {
 		return &exitError{2, err}
 	}
@@ -107,6 +115,21 @@ func runScenario(out io.Writer, sc *scenario.Scenario, opt scenario.Options, asJ
 		return &exitError{1, fmt.Errorf("scenario %s failed: %s", sc.Name, res.Failure)}
 	}
 	return nil
+}
+
+// writeReport writes the HTML report of a run; a run that stopped with an error reports it as
+// its failure.
+func writeReport(path string, res *scenario.Result, runErr error) error {
+	if runErr != nil && res.Failure == "" {
+		r := *res
+		r.Failure = "the run stopped: " + runErr.Error()
+		res = &r
+	}
+	var b bytes.Buffer
+	if err := report.Write(&b, res); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func newListCmd() *cobra.Command {

@@ -80,6 +80,8 @@ type Cell struct {
 	// time limits, with why.
 	Incomplete []string
 	Virtual    time.Duration // virtual time simulated, all seeds
+	// Findings counts the traffic-safety rules broken (sim.Finding), all seeds.
+	Findings int
 }
 
 // TotalFailed is the failed requests over every seed.
@@ -126,6 +128,7 @@ func Run(fsys fs.FS, g Grid, workers int, progress func(done, total int)) ([]Cel
 	type outcome struct {
 		job
 		failed, requests int
+		findings         int
 		incomplete       string
 		virtual          time.Duration
 		err              error
@@ -149,6 +152,7 @@ func Run(fsys fs.FS, g Grid, workers int, progress func(done, total int)) ([]Cel
 							o.failed, o.requests = res.Traffic.Failed, res.Traffic.Total
 						}
 						o.incomplete, o.virtual = res.Failure, res.Virtual
+						o.findings = len(res.Findings)
 					}
 				}
 				o.err = err
@@ -181,6 +185,7 @@ func Run(fsys fs.FS, g Grid, workers int, progress func(done, total int)) ([]Cel
 		c.Failed[o.seed] = o.failed
 		c.Requests += o.requests
 		c.Virtual += o.virtual
+		c.Findings += o.findings
 		if o.incomplete != "" {
 			c.Incomplete = append(c.Incomplete, fmt.Sprintf("seed %d: %s", g.Seeds[o.seed], o.incomplete))
 		}

@@ -31,9 +31,9 @@ func TestVerifiedConfigurationsNeverFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cells {
-		if c.TotalFailed() > 0 || len(c.Incomplete) > 0 {
-			t.Errorf("%s, %s, %s: %d failed requests (per seed %v); incomplete: %v",
-				c.Strategy, c.Verify, c.Fault, c.TotalFailed(), c.Failed, c.Incomplete)
+		if c.TotalFailed() > 0 || len(c.Incomplete) > 0 || c.Findings > 0 {
+			t.Errorf("%s, %s, %s: %d failed requests (per seed %v), %d safety findings; incomplete: %v",
+				c.Strategy, c.Verify, c.Fault, c.TotalFailed(), c.Failed, c.Findings, c.Incomplete)
 		}
 		if c.Requests == 0 {
 			t.Errorf("%s, %s, %s: no request was sent, so nothing was shown", c.Strategy, c.Verify, c.Fault)
@@ -52,8 +52,9 @@ func TestUnverifiedOutageFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cells {
-		if c.TotalFailed() == 0 {
-			t.Errorf("%s, %s, %s: no request failed; the hazard is gone from the model", c.Strategy, c.Verify, c.Fault)
+		if c.TotalFailed() == 0 || c.Findings == 0 {
+			t.Errorf("%s, %s, %s: %d requests failed, %d safety findings; the hazard is gone from the model",
+				c.Strategy, c.Verify, c.Fault, c.TotalFailed(), c.Findings)
 		}
 	}
 	table := matrix.Table(g, cells)

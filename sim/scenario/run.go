@@ -36,6 +36,7 @@ type Result struct {
 	APICalls   int
 	World      *sim.World
 	Traffic    *sim.TrafficStats // client requests, when the world had traffic
+	Findings   []sim.Finding     // traffic-safety rules broken (worlds with a cloud)
 	// Steps are the timeline steps that ran (the final expectation last), with when each began
 	// and ended; a failing step is the last one.
 	Steps []StepAt
@@ -90,6 +91,9 @@ func Run(sc *Scenario, opt Options) (*Result, error) {
 	}
 	if w.Traffic != nil {
 		res.Traffic = &w.Traffic.Stats
+	}
+	if w.AWS != nil {
+		res.Findings = w.AWS.Findings
 	}
 	res.Final = map[string]sim.State{}
 	for _, key := range r.rollouts {
