@@ -3,6 +3,7 @@ package features
 import (
 	"time"
 
+	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/sim"
 	"github.com/rolloutlab/rolloutlab/sim/scenario"
 )
@@ -16,6 +17,17 @@ import (
 // rollouts get rollout` shows) and scenario.Expectation is the set of facts a scenario file can
 // state, compared by scenario.Mismatch.
 type driver interface {
+	// What the installation is, said before anything happens in it: the simulation builds its
+	// world so; a cluster driver checks that the cluster is so and fails, saying what is missing,
+	// when it is not.
+	//
+	// UseAWS: the cluster runs in an AWS account, with the AWS Load Balancer Controller turning
+	// alb-class Ingresses into application load balancers.
+	UseAWS() error
+	// VerifyTargetGroups: the rollout controller runs with --aws-verify-target-group (on) or
+	// without it (off, Argo's default).
+	VerifyTargetGroups(on bool) error
+
 	// Apply creates or updates every object of a YAML manifest (one or more documents), like
 	// `kubectl apply -f file`, and returns the Rollouts it held.
 	Apply(file string, yaml []byte) (rollouts []string, err error)
@@ -36,10 +48,36 @@ type driver interface {
 	// Advance lets d pass.
 	Advance(d time.Duration) error
 
+	// Await lets time pass until cond holds (returns nil), for at most within, and then fails
+	// with cond's last error. Within 0 checks cond now, without letting time pass. cond may only
+	// read (through the driver's queries), never act.
+	Await(within time.Duration, cond func() error) error
+
 	// CrashController kills the rollout controller at once (it loses everything it held in
 	// memory) and starts it again after down; the writes it already made stay.
 	CrashController(down time.Duration) error
 
+	// StopLoadBalancerController stops the AWS Load Balancer Controller: nothing is reconciled and
+	// no target registered until it starts again, after down, or at StartLoadBalancerController
+	// when down is 0.
+	StopLoadBalancerController(down time.Duration) error
+	StartLoadBalancerController() error
+
+	// StartTraffic has clients send perSecond requests a second to the load balancer of an Ingress
+	// ("namespace/name"), from now on; they start once its DNS name is known.
+	StartTraffic(ingress string, perSecond int) error
+	// Requests counts the clients' requests so far by outcome (zero when none were sent). Failed
+	// counts the 5xx answers; PerSecond is the series per status code.
+	Requests() (sim.TrafficStats, error)
+
+	// ALB is what the application load balancers do now: the rules in effect at the data plane,
+	// which lag the ones the API accepted.
+	ALB() (ALB, error)
+	// IngressAnnotations are an Ingress's annotations ("namespace/name").
+	IngressAnnotations(ingress string) (map[string]string, error)
+
+	// Rollout is the Rollout object as the API server holds it, status included.
+	Rollout(rollout string) (*v1alpha1.Rollout, error)
 	// State is the rollout's observable state now.
 	State(rollout string) (sim.State, error)
 	// NewRevision is the revision of the ReplicaSet that runs the rollout's current pod template,
@@ -52,4 +90,15 @@ type driver interface {
 
 	// Replay says how to run the same thing again, for failure messages (the seed in sim).
 	Replay() string
+}
+
+// ALB is what the load balancers in front of the installation's Ingresses do at one time.
+type ALB struct {
+	// Shares is the percentage of a forward rule's requests each target group gets from the
+	// rules in effect, keyed by the Service it serves ("namespace/name"). A Service in several
+	// rules keeps its largest share; a Service no rule forwards to is absent.
+	Shares map[string]int32
+	// NotReady says why the load balancers cannot serve every request ("" when they can): none
+	// exists yet, or a target group that a rule in effect sends traffic to has no healthy target.
+	NotReady string
 }

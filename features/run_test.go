@@ -25,6 +25,10 @@ type run struct {
 	// ReplicaSets"), for "no new ReplicaSet was created"; nil until something was noted.
 	noted   []string
 	notedAt string
+
+	// failedSeen is how many requests had failed at the last look at the requests, for "no more
+	// requests failed".
+	failedSeen int
 }
 
 func (r *run) reset(name string) error {
@@ -37,18 +41,30 @@ func (r *run) reset(name string) error {
 	return err
 }
 
-// setSeed replaces the world with one on another seed, which is only meaningful before anything
-// has happened in the first one.
+// setSeed replaces the world with one on another seed (and the same set-up), which is only
+// meaningful before anything has happened in the first one.
 func (r *run) setSeed(seed uint64) error {
 	if r.acted {
 		return fmt.Errorf("set the simulation seed before anything else happens")
 	}
-	d, err := newSimDriver(seed)
-	if err != nil {
+	sd, ok := r.drv.(*simDriver)
+	if !ok {
+		return fmt.Errorf("a seed means something only in the simulation")
+	}
+	if err := sd.reseed(seed); err != nil {
 		return err
 	}
-	r.seed, r.drv = seed, d
+	r.seed = seed
 	return nil
+}
+
+// configure says what the installation is (an AWS account, the controller's flags): the
+// simulation builds its world so, which it can only do before anything happens in it.
+func (r *run) configure(what string, do func(d driver) error) error {
+	if r.acted {
+		return fmt.Errorf("%q must come before anything happens in the world: put it first, or in the Background", what)
+	}
+	return do(r.drv)
 }
 
 // target is the rollout the steps talk about.

@@ -7,11 +7,16 @@ import (
 	"strings"
 	"time"
 
+	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/rolloutlab/rolloutlab/engine/actions"
+	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/fakes/elbv2"
+	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim"
+	"github.com/rolloutlab/rolloutlab/sim/dist"
 	"github.com/rolloutlab/rolloutlab/sim/scenario"
 )
 
@@ -21,19 +26,72 @@ import (
 type simDriver struct {
 	w    *sim.World
 	seed uint64
+	cfg  sim.Config
+	// used: something happened in the world (an object applied, an action, time passed), so it
+	// can no longer be rebuilt with another seed or configuration.
+	used bool
+	// services names target groups by the Service they serve, remembered once found so that a
+	// group keeps its name after its binding is gone (as sim.AWS does).
+	services map[string]string
 }
 
 func newSimDriver(seed uint64) (*simDriver, error) {
-	w, err := sim.NewWorld(seed, sim.DefaultConfig(), nil)
-	if err != nil {
-		return nil, err
+	d := &simDriver{}
+	return d, d.build(seed, sim.DefaultConfig())
+}
+
+func (d *simDriver) build(seed uint64, cfg sim.Config) error {
+	if d.used {
+		return fmt.Errorf("the simulated world is already in use: say how it is set up (seed, AWS, controller flags) before anything happens in it")
 	}
-	return &simDriver{w: w, seed: seed}, nil
+	w, err := sim.NewWorld(seed, cfg, nil)
+	if err != nil {
+		return err
+	}
+	d.w, d.seed, d.cfg, d.services = w, seed, cfg, map[string]string{}
+	return nil
+}
+
+// reseed rebuilds the world on another seed, keeping its configuration.
+func (d *simDriver) reseed(seed uint64) error { return d.build(seed, d.cfg) }
+
+// configure rebuilds the world with a changed configuration.
+func (d *simDriver) configure(change func(*sim.Config)) error {
+	cfg := d.cfg
+	change(&cfg)
+	return d.build(d.seed, cfg)
 }
 
 func (d *simDriver) Replay() string { return fmt.Sprintf("sim seed %d", d.seed) }
 
+func (d *simDriver) UseAWS() error {
+	return d.configure(func(c *sim.Config) {
+		if c.AWS == nil { // said twice, or after a knob of the cloud: keep what was set
+			aws := sim.DefaultAWSConfig()
+			c.AWS = &aws
+		}
+	})
+}
+
+// lbcLag sets how late the AWS Load Balancer Controller reconciles a change it has heard of,
+// drawn evenly from lag (a knob of the simulation only: a real controller lags as it does).
+func (d *simDriver) lbcLag(lag dist.Delay) error {
+	if d.cfg.AWS == nil {
+		return fmt.Errorf(`the world has no AWS account: say "Given an AWS account with the AWS Load Balancer Controller" first`)
+	}
+	return d.configure(func(c *sim.Config) {
+		aws := *c.AWS
+		aws.LBC.ReconcileLag = lag
+		c.AWS = &aws
+	})
+}
+
+func (d *simDriver) VerifyTargetGroups(on bool) error {
+	return d.configure(func(c *sim.Config) { c.Engine.Controller.VerifyTargetGroup = on })
+}
+
 func (d *simDriver) Apply(file string, yaml []byte) ([]string, error) {
+	d.used = true
 	docs, err := d.w.Decoder.Decode(file, yaml)
 	if err != nil {
 		return nil, err
@@ -55,12 +113,14 @@ func (d *simDriver) Apply(file string, yaml []byte) ([]string, error) {
 }
 
 func (d *simDriver) SetImage(rollout, container, image string) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.SetImage(d.w.Context(), d.w.UserRollouts, ns, name, container, image)
 	return err
 }
 
 func (d *simDriver) Promote(rollout string, full bool) error {
+	d.used = true
 	ns, name := split(rollout)
 	var err error
 	if full {
@@ -72,36 +132,42 @@ func (d *simDriver) Promote(rollout string, full bool) error {
 }
 
 func (d *simDriver) Abort(rollout string) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.Abort(d.w.Context(), d.w.UserRollouts, ns, name)
 	return err
 }
 
 func (d *simDriver) Retry(rollout string) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.Retry(d.w.Context(), d.w.UserRollouts, ns, name)
 	return err
 }
 
 func (d *simDriver) Pause(rollout string) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.Pause(d.w.Context(), d.w.UserRollouts, ns, name)
 	return err
 }
 
 func (d *simDriver) Resume(rollout string) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.Resume(d.w.Context(), d.w.UserRollouts, ns, name)
 	return err
 }
 
 func (d *simDriver) Undo(rollout string, toRevision int64) error {
+	d.used = true
 	ns, name := split(rollout)
 	_, err := actions.Undo(d.w.Context(), d.w.UserRollouts, d.w.UserKube, ns, name, toRevision)
 	return err
 }
 
 func (d *simDriver) WaitFor(rollout string, x scenario.Expectation, within time.Duration) error {
+	d.used = true
 	k := d.w.Kernel
 	held, err := k.RunUntil(k.Now().Add(within), func() bool { return d.mismatch(rollout, x) == "" })
 	if err != nil {
@@ -129,17 +195,162 @@ func (d *simDriver) mismatch(rollout string, x scenario.Expectation) string {
 }
 
 func (d *simDriver) Advance(dur time.Duration) error {
+	d.used = true
 	_, err := d.w.Kernel.RunUntil(d.w.Kernel.Now().Add(dur), nil)
 	return err
 }
 
 func (d *simDriver) CrashController(down time.Duration) error {
+	d.used = true
 	if !d.w.Engine.Up() {
 		return fmt.Errorf("the controller is already down")
 	}
 	d.w.Engine.Crash()
 	d.w.Kernel.After(down, "engine/restart", "", d.w.Engine.Start)
 	return nil
+}
+
+func (d *simDriver) Await(within time.Duration, cond func() error) error {
+	k := d.w.Kernel
+	if within <= 0 {
+		if err := cond(); err != nil {
+			return fmt.Errorf("at t=%s %w", k.Elapsed(), err)
+		}
+		return nil
+	}
+	d.used = true
+	var last error
+	held, err := k.RunUntil(k.Now().Add(within), func() bool { last = cond(); return last == nil })
+	if err != nil {
+		return err // an invariant broke: the run cannot go on
+	}
+	if !held {
+		return fmt.Errorf("after %s (at t=%s) still %w", within, k.Elapsed(), last)
+	}
+	return nil
+}
+
+// aws is the world's cloud, or an error that says how to get one.
+func (d *simDriver) aws() (*sim.AWS, error) {
+	if d.w.AWS == nil {
+		return nil, fmt.Errorf("the world has no AWS account: say \"Given an AWS account with the AWS Load Balancer Controller\" first")
+	}
+	return d.w.AWS, nil
+}
+
+func (d *simDriver) StopLoadBalancerController(down time.Duration) error {
+	a, err := d.aws()
+	if err != nil {
+		return err
+	}
+	if a.LBC.Down() {
+		return fmt.Errorf("the AWS Load Balancer Controller is already down")
+	}
+	d.used = true
+	if down > 0 {
+		a.LBC.Outage(down)
+	} else {
+		a.LBC.SetDown(true)
+	}
+	return nil
+}
+
+func (d *simDriver) StartLoadBalancerController() error {
+	a, err := d.aws()
+	if err != nil {
+		return err
+	}
+	if !a.LBC.Down() {
+		return fmt.Errorf("the AWS Load Balancer Controller is already running")
+	}
+	d.used = true
+	a.LBC.SetDown(false)
+	return nil
+}
+
+func (d *simDriver) StartTraffic(ingress string, perSecond int) error {
+	if _, err := d.aws(); err != nil {
+		return err
+	}
+	d.used = true
+	ns, name := split(ingress)
+	return d.w.StartTraffic(sim.TrafficConfig{Rate: perSecond, Ingress: ns + "/" + name})
+}
+
+func (d *simDriver) Requests() (sim.TrafficStats, error) {
+	if d.w.Traffic == nil {
+		return sim.TrafficStats{}, nil
+	}
+	return d.w.Traffic.Stats, nil
+}
+
+// ALB reads the rules in effect at each listener's data plane and turns each forward action's
+// weights into shares of that rule's requests.
+func (d *simDriver) ALB() (ALB, error) {
+	a, err := d.aws()
+	if err != nil {
+		return ALB{}, err
+	}
+	snap := a.ELB.Snapshot()
+	out := ALB{Shares: map[string]int32{}, NotReady: a.NotReady()}
+	for _, lb := range snap.LoadBalancers {
+		for _, l := range lb.Listeners {
+			for _, r := range l.InEffect {
+				var sum int64
+				for _, f := range r.Forward {
+					sum += int64(f.Weight)
+				}
+				for _, f := range r.Forward {
+					share := int32(0)
+					if sum > 0 {
+						share = int32((int64(f.Weight)*100 + sum/2) / sum)
+					}
+					svc := d.serviceOf(f.TargetGroupArn, snap)
+					if old, ok := out.Shares[svc]; !ok || share > old {
+						out.Shares[svc] = share
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// serviceOf names a target group by the Service its TargetGroupBinding serves, else by its own
+// name (not remembered: the binding may come later), else by its ARN.
+func (d *simDriver) serviceOf(arn string, snap elbv2.Snapshot) string {
+	if n, ok := d.services[arn]; ok {
+		return n
+	}
+	for _, o := range d.w.Cluster.Store.PeekList(tgbv1.Resource, "") {
+		if b := o.(*tgbv1.TargetGroupBinding); b.Spec.TargetGroupARN == arn {
+			d.services[arn] = b.Namespace + "/" + b.Spec.ServiceRef.Name
+			return d.services[arn]
+		}
+	}
+	for _, g := range snap.TargetGroups {
+		if g.ARN == arn {
+			return g.Name
+		}
+	}
+	return arn
+}
+
+func (d *simDriver) IngressAnnotations(ingress string) (map[string]string, error) {
+	ns, name := split(ingress)
+	o, ok := d.w.Cluster.Store.Peek(kube.Ingresses, ns, name)
+	if !ok {
+		return nil, fmt.Errorf("ingress %s/%s does not exist", ns, name)
+	}
+	return o.(*networkingv1.Ingress).Annotations, nil
+}
+
+func (d *simDriver) Rollout(rollout string) (*v1alpha1.Rollout, error) {
+	ro, err := d.rollout(rollout)
+	if err != nil {
+		return nil, err
+	}
+	return ro.DeepCopy(), nil
 }
 
 func (d *simDriver) State(rollout string) (sim.State, error) {

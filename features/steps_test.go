@@ -3,6 +3,7 @@ package features
 import (
 	"fmt"
 	"io/fs"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,8 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 		return r.setSeed(n)
 	}))
 	sc.Step(`^(?:I apply )?(?:the|a|an) (?:[\w'-]+ )*manifest(?: is applied)?:$`, rp(r.applyDocString))
-	sc.Step(`^(?:I apply )?the basic canary guide's (rollout|service|rollout and service)(?: (?:is|are) applied)?$`, rp(r.applyGuide))
+	sc.Step(`^(?:I apply )?the (basic canary guide|ALB guide|ALB ping-pong example|ALB blue-green example)'s `+
+		`((?:rollout|services?|ingress)(?:(?:, | and )(?:rollout|services?|ingress))*)(?: (?:is|are) applied)?$`, rp(r.applyGuide))
 	sc.Step(`^I note the ReplicaSets$`, rp(func() error { r.note("I noted them"); return nil }))
 
 	// Acting as the user (kubectl argo rollouts ...).
@@ -141,6 +143,13 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 		x := scenario.Expectation{Revisions: map[int64]scenario.SpecAvailable{revision: {Spec: pods, Available: pods}}}
 		return r.expect(x, within)
 	}))
+	sc.Step(`^the [Ss]ervice ([\w.-]+) selects revision (\d+)(?: within (.+))?$`, rp(func(svc, rev, within string) error {
+		n, err := strconv.ParseInt(rev, 10, 64)
+		if err != nil {
+			return err
+		}
+		return r.expect(scenario.Expectation{Services: map[string]int64{svc: n}}, within)
+	}))
 	sc.Step(`^the rollout has (no|\d+) ReplicaSets?$`, rp(func(n string) error {
 		c := int(*int32p(n))
 		return r.expect(scenario.Expectation{ReplicaSets: &c}, "")
@@ -171,6 +180,9 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 		}
 		return fmt.Errorf("no event contains %q; the rollout's events:\n    %s", what, strings.Join(events, "\n    "))
 	}))
+
+	// The cloud: the ALB, its controller, and clients calling through it.
+	registerALBSteps(sc, r)
 }
 
 // expect checks x now (within == "") or waits up to within for it to hold.
@@ -223,18 +235,47 @@ func (r *run) applyDocString(doc *godog.DocString) error {
 	return r.apply("the step's manifest", []byte(doc.Content))
 }
 
-// guideManifests are the files of the basic canary guide, by the names the steps use; they are
-// the ones `rolloutlab sim run` plays (scenarios/manifests/basic).
-var guideManifests = map[string]string{
-	"rollout": "manifests/basic/rollout.yaml",
-	"service": "manifests/basic/service.yaml",
+// guideManifests are the files of each guide the steps apply, by the names the steps use; they
+// are the ones `rolloutlab sim run` plays (scenarios/manifests).
+var guideManifests = map[string]map[string]string{
+	"basic canary guide": {
+		"rollout": "manifests/basic/rollout.yaml",
+		"service": "manifests/basic/service.yaml",
+	},
+	// Argo Rollouts' "Getting Started - AWS Load Balancer Controller".
+	"ALB guide": {
+		"rollout":  "manifests/alb/rollout.yaml",
+		"services": "manifests/alb/services.yaml",
+		"ingress":  "manifests/alb/ingress.yaml",
+	},
+	// The ping-pong example of Argo Rollouts' ALB page.
+	"ALB ping-pong example": {
+		"rollout":  "manifests/alb-pingpong/rollout.yaml",
+		"services": "manifests/alb-pingpong/services.yaml",
+		"ingress":  "manifests/alb-pingpong/ingress.yaml",
+	},
+	// A blue-green rollout behind an ALB Ingress (the hazard of Argo Rollouts' ALB page).
+	"ALB blue-green example": {
+		"rollout":  "manifests/bluegreen/rollout.yaml",
+		"services": "manifests/bluegreen/services.yaml",
+		"ingress":  "manifests/alb-bluegreen/ingress.yaml",
+	},
 }
 
-// applyGuide applies "rollout", "service" or "rollout and service", in that order, as the
-// guide's two kubectl apply commands do.
-func (r *run) applyGuide(which string) error {
-	for _, name := range strings.Split(which, " and ") {
-		path := guideManifests[name]
+// applyGuide applies the named files of a guide ("rollout, services and ingress") in the order
+// given, as the guide's kubectl apply commands do.
+func (r *run) applyGuide(guide, which string) error {
+	files := guideManifests[guide]
+	for _, name := range strings.Split(strings.ReplaceAll(which, " and ", ", "), ", ") {
+		path, ok := files[name]
+		if !ok {
+			have := make([]string, 0, len(files))
+			for n := range files {
+				have = append(have, n)
+			}
+			sort.Strings(have)
+			return fmt.Errorf("the %s has no %s (it has: %s)", guide, name, strings.Join(have, ", "))
+		}
 		data, err := fs.ReadFile(scenarios.FS, path)
 		if err != nil {
 			return err
