@@ -9,6 +9,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,6 +17,7 @@ import (
 
 	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 )
 
@@ -150,6 +152,22 @@ func (r Reader) TargetGroupBindings(ns string) ([]*tgbv1.TargetGroupBinding, err
 		out[i] = o.(*tgbv1.TargetGroupBinding)
 	}
 	return out, nil
+}
+
+func (r Reader) VirtualService(ns, name string) (*unstructured.Unstructured, error) {
+	return r.unstructured(rollout.VirtualServiceResource, ns, name)
+}
+
+func (r Reader) DestinationRule(ns, name string) (*unstructured.Unstructured, error) {
+	return r.unstructured(rollout.DestinationRuleResource, ns, name)
+}
+
+func (r Reader) unstructured(gvr schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
+	o, ok := r.Cache.Get(gvr, ns, name)
+	if !ok {
+		return nil, apierrors.NewNotFound(gvr.GroupResource(), name)
+	}
+	return o.(*unstructured.Unstructured), nil
 }
 
 // Rollouts lists the cached rollouts of a namespace (engine/rollout.RolloutLister).

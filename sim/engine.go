@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
@@ -20,6 +21,7 @@ import (
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/engine/traffic/alb"
+	istiorouter "github.com/rolloutlab/rolloutlab/engine/traffic/istio"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 )
@@ -49,7 +51,7 @@ func DefaultEngineConfig() EngineConfig {
 
 // engineResources are what the engine's informers watch.
 var engineResources = []schema.GroupVersionResource{Rollouts, kube.ReplicaSets, kube.Services, kube.Ingresses,
-	kube.Endpoints, tgbv1.Resource}
+	kube.Endpoints, tgbv1.Resource, rollout.VirtualServiceResource, rollout.DestinationRuleResource}
 
 // ingressKey marks work-queue keys that name an Ingress rather than a rollout.
 const ingressKey = "ingress:"
@@ -99,7 +101,7 @@ func (h *EngineHost) Start() {
 	h.cache = NewCache(h.w.Cluster.Store, engineResources...)
 	deps := rollout.Deps{
 		Kube: h.w.engineKube, Rollouts: h.w.engineRollouts, Reader: Reader{Cache: h.cache},
-		Clock: h.w.Kernel, Events: h.w.Recorder,
+		Clock: h.w.Kernel, Events: h.w.Recorder, Dynamic: h.w.engineDynamic,
 	}
 	if h.w.ELBv2 != nil {
 		deps.ELBv2 = h.w.ELBv2
@@ -165,6 +167,14 @@ func (h *EngineHost) deliver(ch kube.Change) {
 		for _, o := range h.cache.List(Rollouts, svc.Namespace) {
 			ro := o.(*v1alpha1.Rollout)
 			if references(ro, svc.Name) || (ch.Type == watch.Deleted && svc.Annotations[v1alpha1.ManagedByRolloutsKey] == ro.Name) {
+				h.add(ro.Namespace + "/" + ro.Name)
+			}
+		}
+	case rollout.VirtualServiceResource, rollout.DestinationRuleResource:
+		// A route object changed (perhaps by hand): the rollouts routing through it look again.
+		obj := ch.Object.(*unstructured.Unstructured)
+		for _, o := range h.cache.List(Rollouts, "") {
+			if ro := o.(*v1alpha1.Rollout); routesThrough(ro, ch.GVR, obj.GetNamespace(), obj.GetName()) {
 				h.add(ro.Namespace + "/" + ro.Name)
 			}
 		}
@@ -325,4 +335,25 @@ func (h *EngineHost) scheduleResync() {
 		}
 		h.scheduleResync()
 	}))
+}
+
+// routesThrough says whether a rollout's Istio routing names the VirtualService or DestinationRule.
+func routesThrough(ro *v1alpha1.Rollout, gvr schema.GroupVersionResource, ns, name string) bool {
+	c := ro.Spec.Strategy.Canary
+	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Istio == nil {
+		return false
+	}
+	spec, err := istiorouter.NewSpec(ro)
+	if err != nil {
+		return false
+	}
+	if gvr == rollout.DestinationRuleResource {
+		return spec.DestinationRule != nil && spec.Namespace == ns && spec.DestinationRule.Name == name
+	}
+	for _, ref := range spec.VirtualServices {
+		if ref.Namespace == ns && ref.Name == name {
+			return true
+		}
+	}
+	return false
 }

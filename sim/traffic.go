@@ -32,6 +32,10 @@ type TrafficConfig struct {
 	Rate    int           // requests per second; 0 sends none
 	Tick    time.Duration // requests are sent in batches this far apart (default 100ms)
 	Ingress string        // namespace/name of the Ingress whose load balancer the clients call
+	// Host, instead of Ingress, sends the requests into the Istio mesh for a VirtualService host,
+	// with Headers on every request.
+	Host    string
+	Headers map[string]string
 }
 
 // TrafficStats counts requests by outcome.
@@ -133,6 +137,9 @@ func backendName(b string) string {
 }
 
 func (t *Traffic) host() string {
+	if t.cfg.Host != "" {
+		return t.cfg.Host
+	}
 	ns, name := splitKey(t.cfg.Ingress)
 	o, ok := t.w.Cluster.Store.Peek(kube.Ingresses, ns, name)
 	if !ok {

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,6 +20,8 @@ import (
 	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/aws"
+	"github.com/rolloutlab/rolloutlab/engine/rollout"
+	"github.com/rolloutlab/rolloutlab/fakes/istio"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 	"github.com/rolloutlab/rolloutlab/sim/manifest"
@@ -32,6 +36,8 @@ type Config struct {
 	ControllerDelay dist.Delay
 	// AWS, when set, adds the cloud: ELBv2 and the AWS Load Balancer Controller.
 	AWS *AWSConfig
+	// Istio, when set, adds a service mesh whose proxies route by VirtualServices.
+	Istio *IstioConfig
 	// Traffic is the client load (none when its Rate is 0).
 	Traffic TrafficConfig
 }
@@ -60,15 +66,19 @@ type World struct {
 	ELBv2 aws.ELBv2
 	// AWS is the simulated cloud (nil: the world has none).
 	AWS *AWS
+	// Mesh is the Istio data plane (nil: the world has none).
+	Mesh *istio.Mesh
 	// Traffic is the client load (nil until started).
 	Traffic *Traffic
 
 	// Users is how people (scenario actions, features, the CLI) reach the API.
 	UserKube     kubernetes.Interface
 	UserRollouts client.Interface
+	UserDynamic  dynamic.Interface
 
 	engineKube     kubernetes.Interface
 	engineRollouts client.Interface
+	engineDynamic  dynamic.Interface
 	trace          *Trace
 	ctx            context.Context
 }
@@ -95,7 +105,7 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 	w := &World{Kernel: k, Scheme: scheme, Cluster: kube.NewCluster(scheme, k), Decoder: manifest.NewDecoder(scheme),
 		trace: trace, ctx: context.Background()}
 	w.Recorder = newRecorder(w)
-	w.UserKube, w.UserRollouts = w.clients(nil)
+	w.UserKube, w.UserRollouts, w.UserDynamic = w.clients(nil)
 
 	sched := scheduler{k}
 	var err error
@@ -113,8 +123,11 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 	if cfg.AWS != nil {
 		w.startAWS(*cfg.AWS)
 	}
+	if cfg.Istio != nil {
+		w.startIstio(*cfg.Istio)
+	}
 	w.Engine = newEngineHost(w, cfg.Engine)
-	w.engineKube, w.engineRollouts = w.clients(w.Engine.gate)
+	w.engineKube, w.engineRollouts, w.engineDynamic = w.clients(w.Engine.gate)
 	w.Timeline = newTimeline(w)
 	k.OnRun(w.afterEvent)
 	addInvariants(w)
@@ -129,6 +142,18 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 
 // StartTraffic starts client load through the world's load balancer (replacing any running).
 func (w *World) StartTraffic(cfg TrafficConfig) error {
+	if cfg.Host != "" {
+		if w.Mesh == nil {
+			return fmt.Errorf("traffic to host %s goes through the mesh: the world needs Istio (world.istio)", cfg.Host)
+		}
+		old := w.Traffic
+		w.Traffic = newTraffic(w, cfg, meshFrontend{mesh: w.Mesh, headers: cfg.Headers})
+		if old != nil {
+			old.Stop()
+			w.Traffic.Stats = old.Stats
+		}
+		return nil
+	}
 	if w.AWS == nil {
 		return fmt.Errorf("traffic goes through an ALB Ingress: the world needs AWS (world.aws)")
 	}
@@ -146,16 +171,20 @@ func (w *World) StartTraffic(cfg TrafficConfig) error {
 
 // clients returns a kube and a Rollouts clientset served by the world's API server; gate, if
 // set, sees each call first and may answer it.
-func (w *World) clients(gate k8stesting.ReactionFunc) (kubernetes.Interface, client.Interface) {
+func (w *World) clients(gate k8stesting.ReactionFunc) (kubernetes.Interface, client.Interface, dynamic.Interface) {
 	kc := fake.NewSimpleClientset()
 	w.Cluster.Serve(&kc.Fake)
 	rf := &k8stesting.Fake{}
 	w.Cluster.Serve(rf)
+	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		rollout.VirtualServiceResource: "VirtualServiceList", rollout.DestinationRuleResource: "DestinationRuleList"})
+	w.Cluster.Serve(&dc.Fake)
 	if gate != nil {
 		kc.PrependReactor("*", "*", gate)
 		rf.PrependReactor("*", "*", gate)
+		dc.PrependReactor("*", "*", gate)
 	}
-	return kc, client.NewFake(rf)
+	return kc, client.NewFake(rf), dc
 }
 
 func (w *World) clearActions() { w.Cluster.ClearActions() }
@@ -257,6 +286,12 @@ func resourceFor(gvk schema.GroupVersionKind) (schema.GroupVersionResource, erro
 		return kube.Pods, nil
 	case schema.GroupKind{Group: "networking.k8s.io", Kind: "Ingress"}:
 		return kube.Ingresses, nil
+	case schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}:
+		return rollout.VirtualServiceResource, nil
+	case schema.GroupKind{Group: "networking.istio.io", Kind: "DestinationRule"}:
+		return rollout.DestinationRuleResource, nil
+	case schema.GroupKind{Group: "networking.istio.io", Kind: "Gateway"}:
+		return Gateways, nil
 	}
 	return schema.GroupVersionResource{}, fmt.Errorf("the simulation does not run %s objects", gvk.Kind)
 }

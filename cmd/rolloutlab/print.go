@@ -80,7 +80,14 @@ func describeStep(st scenario.Step) string {
 	case scenario.KindAWSErrors:
 		return fmt.Sprintf("ELBv2 %s fails %d‰ of the time (%s)", st.Operation, st.Rate, st.ErrorCode)
 	case scenario.KindStartTraffic:
+		if st.Traffic.Host != "" {
+			return fmt.Sprintf("start %d requests/s to %s", st.Traffic.Rate, st.Traffic.Host)
+		}
 		return fmt.Sprintf("start %d requests/s through %s", st.Traffic.Rate, st.Traffic.Ingress)
+	case scenario.KindEditVirtualService:
+		return fmt.Sprintf("someone edits VirtualService %s: canary weight %d", st.Object, st.Weight)
+	case scenario.KindRejectRouteWrites:
+		return fmt.Sprintf("admission rejects VirtualService and DestinationRule writes for %s", st.For)
 	case scenario.KindStopTraffic:
 		return "stop the traffic"
 	}

@@ -7,7 +7,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -53,6 +55,12 @@ func (r fakeReader) Endpoints(ns, name string) (*corev1.Endpoints, error) {
 }
 
 func (r fakeReader) TargetGroupBindings(string) ([]*tgbv1.TargetGroupBinding, error) { return nil, nil }
+func (r fakeReader) VirtualService(ns, name string) (*unstructured.Unstructured, error) {
+	return nil, apierrors.NewNotFound(VirtualServiceResource.GroupResource(), name)
+}
+func (r fakeReader) DestinationRule(ns, name string) (*unstructured.Unstructured, error) {
+	return nil, apierrors.NewNotFound(DestinationRuleResource.GroupResource(), name)
+}
 
 // pausedGuide sets up the guide paused at step 1 on client-go's plain fake clientsets.
 func pausedGuide(b *testing.B) (*Reconciler, *k8stesting.Fake, *v1alpha1.Rollout) {

@@ -204,7 +204,13 @@ func (d *decision) createNewRS() {
 	st := d.ro.Status.DeepCopy()
 	setCondition(st, newCondition(v1alpha1.RolloutProgressing, corev1.ConditionTrue, ReasonNewReplicaSetCreated, fmt.Sprintf(msgNewRS, name), d.now))
 	d.plan.Why = fmt.Sprintf("create ReplicaSet %s (revision %d)", name, rev)
-	d.writeStatus(st)
+	// observedGeneration stays behind until the next reconcile has restarted the steps for the
+	// new ReplicaSet: until then the rollout reads as "waiting for rollout spec update to be
+	// observed", never as Healthy on the old revision.
+	st.Phase, st.Message = Phase(d.ro.Spec, *st)
+	if patch, changed := statusPatch(d.ro.Status, *st); changed {
+		d.plan.Status, d.plan.StatusPatch = st, patch
+	}
 }
 
 // setRolloutRevision mirrors the new ReplicaSet's revision on the rollout's annotation.

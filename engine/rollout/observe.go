@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 )
@@ -30,7 +31,11 @@ type Observed struct {
 	// AWS is what AWS says about those load balancers and target groups; nil when the controller
 	// does not verify target groups or nothing needed verifying.
 	AWS *AWSState
-	Now time.Time
+	// VirtualServices ("namespace/name") and the DestinationRule the rollout routes through with
+	// Istio, as stored; missing ones are absent.
+	VirtualServices map[string]*unstructured.Unstructured
+	DestinationRule *unstructured.Unstructured
+	Now             time.Time
 }
 
 // revision reads the rollout.argoproj.io/revision annotation (0 when absent or malformed).

@@ -47,6 +47,9 @@ const (
 	PatchService     ActionKind = "PatchService"
 	UpdateRollout    ActionKind = "UpdateRollout" // metadata only (the revision annotation)
 	PatchIngress     ActionKind = "PatchIngress"  // the ALB actions annotations
+	// Istio's objects, by merge patch (they may live in other namespaces).
+	PatchVirtualService  ActionKind = "PatchVirtualService"
+	PatchDestinationRule ActionKind = "PatchDestinationRule"
 )
 
 // Action is one write. Exactly the fields its kind needs are set.
@@ -55,6 +58,7 @@ type Action struct {
 	ReplicaSet *appsv1.ReplicaSet // Create/Update: the whole object as it should be stored
 	Rollout    *v1alpha1.Rollout  // UpdateRollout
 	Name       string             // Delete/Patch: the object's name
+	Namespace  string             // Patch of an Istio object: its namespace
 	Patch      []byte             // PatchService
 	PatchType  types.PatchType
 	// Events are emitted right after the write succeeds.
@@ -75,6 +79,10 @@ func (a Action) String() string {
 		return fmt.Sprintf("patch Ingress %s %s", a.Name, a.Patch)
 	case UpdateRollout:
 		return "update Rollout " + a.Rollout.Name + " metadata"
+	case PatchVirtualService:
+		return fmt.Sprintf("patch VirtualService %s/%s %s", a.Namespace, a.Name, a.Patch)
+	case PatchDestinationRule:
+		return fmt.Sprintf("patch DestinationRule %s/%s %s", a.Namespace, a.Name, a.Patch)
 	}
 	return string(a.Kind)
 }

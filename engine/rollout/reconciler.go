@@ -11,7 +11,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -38,6 +40,9 @@ type Reader interface {
 	Endpoints(namespace, name string) (*corev1.Endpoints, error)
 	// TargetGroupBindings lists the AWS Load Balancer Controller's bindings of a namespace.
 	TargetGroupBindings(namespace string) ([]*tgbv1.TargetGroupBinding, error)
+	// VirtualService and DestinationRule return Istio objects, as stored, or a NotFound error.
+	VirtualService(namespace, name string) (*unstructured.Unstructured, error)
+	DestinationRule(namespace, name string) (*unstructured.Unstructured, error)
 }
 
 // Deps is everything the engine is handed; it owns no clients, clocks or caches of its own.
@@ -49,6 +54,8 @@ type Deps struct {
 	Events   record.EventRecorder
 	// ELBv2 reads AWS for target-group verification; nil when the controller has no AWS access.
 	ELBv2 aws.ELBv2
+	// Dynamic writes the router objects that have no typed client here (Istio's).
+	Dynamic dynamic.Interface
 }
 
 // Config is the controller's configuration (its flags), the same for every rollout.
@@ -167,6 +174,9 @@ func (r *Reconciler) observe(ctx context.Context, ns, name string) (Observed, er
 			in.Ingresses[name] = ing
 		}
 	}
+	if err := r.observeIstio(&in); err != nil {
+		return Observed{}, err
+	}
 	if r.cfg.VerifyTargetGroup && r.deps.ELBv2 != nil {
 		if err := r.observeAWS(ctx, &in); err != nil {
 			return Observed{}, err
@@ -242,6 +252,10 @@ func (r *Reconciler) write(ctx context.Context, ns string, a Action) error {
 	case PatchIngress:
 		_, err := r.deps.Kube.NetworkingV1().Ingresses(ns).Patch(ctx, a.Name, a.PatchType, a.Patch, metav1.PatchOptions{})
 		return err
+	case PatchVirtualService:
+		return r.patchIstio(ctx, VirtualServiceResource, a)
+	case PatchDestinationRule:
+		return r.patchIstio(ctx, DestinationRuleResource, a)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
 }

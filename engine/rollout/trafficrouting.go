@@ -46,6 +46,19 @@ func (d *decision) reconcileTrafficRouting() {
 			return
 		}
 	}
+	istioInEffect := true
+	if c.TrafficRouting.Istio != nil {
+		stableSvc, canarySvc = stableAndCanaryServices(d.ro, false)
+		var err error
+		if istioInEffect, err = d.setIstioWeight(desired, canaryHash, stableHash); err != nil {
+			d.plan.warn(reasonTrafficRoutingError, "%v", err)
+			d.plan.Err = err
+			return
+		}
+		if prev := d.ro.Status.Canary.Weights; !istioInEffect && prev != nil && prev.Canary.Weight == desired && prev.Verified != nil {
+			d.plan.warn(reasonIstioWeightNotInEffect, "VirtualService weights differ from the canary weight %d (changed outside the rollout?): setting them again", desired)
+		}
+	}
 	weights := &v1alpha1.TrafficWeights{
 		Canary: v1alpha1.WeightDestination{Weight: desired, PodTemplateHash: canaryHash, ServiceName: canarySvc},
 		Stable: v1alpha1.WeightDestination{Weight: maxW - desired, PodTemplateHash: stableHash, ServiceName: stableSvc},
@@ -57,7 +70,13 @@ func (d *decision) reconcileTrafficRouting() {
 	} else {
 		d.newStatus.Canary.Weights = prev.DeepCopy()
 	}
-	if spec := c.TrafficRouting.ALB; spec != nil && d.shouldVerifyWeight(desired) {
+	if c.TrafficRouting.Istio != nil && d.shouldVerifyWeight(desired) {
+		// Read back: the step completes once the stored VirtualServices carry the weight.
+		d.newStatus.Canary.Weights.Verified = &istioInEffect
+		if !istioInEffect && desired == maxW {
+			d.holdPromotion = true
+		}
+	} else if spec := c.TrafficRouting.ALB; spec != nil && d.shouldVerifyWeight(desired) {
 		verified := d.verifyWeights(spec, canarySvc, stableSvc, desired)
 		d.newStatus.Canary.Weights.Verified = verified
 		if verified != nil && !*verified && desired == maxW {

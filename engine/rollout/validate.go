@@ -42,8 +42,6 @@ func unsupported(ro *v1alpha1.Rollout) *field.Error {
 	if tr := c.TrafficRouting; tr != nil {
 		tp := cp.Child("trafficRouting")
 		switch {
-		case tr.Istio != nil:
-			return field.Forbidden(tp.Child("istio"), "Istio traffic routing is not supported by this rolloutlab build yet")
 		case tr.Apisix != nil:
 			return field.Forbidden(tp.Child("apisix"), "APISIX traffic routing is not supported by this rolloutlab build yet")
 		}
@@ -58,8 +56,8 @@ func unsupported(ro *v1alpha1.Rollout) *field.Error {
 			return field.Forbidden(sp.Child("analysis"), "analysis steps are not supported by this rolloutlab build yet")
 		case s.Experiment != nil:
 			return field.Forbidden(sp.Child("experiment"), "experiment steps are not supported by rolloutlab")
-		case s.SetHeaderRoute != nil:
-			return field.Forbidden(sp.Child("setHeaderRoute"), "header routes are not supported by this rolloutlab build yet")
+		case (s.SetHeaderRoute != nil || s.SetMirrorRoute != nil) && (c.TrafficRouting == nil || c.TrafficRouting.Istio == nil):
+			return field.Forbidden(sp, "header and mirror routes need Istio traffic routing in this rolloutlab build")
 		}
 	}
 	return nil
@@ -102,6 +100,9 @@ func (d *decision) validateServices() *field.Error {
 		if err := d.checkService(svc, ref.path); err != nil {
 			return err
 		}
+	}
+	if msg := d.validateIstio(); msg != "" {
+		return field.Invalid(field.NewPath("spec", "strategy", "canary", "trafficRouting", "istio"), "", msg)
 	}
 	if spec := albSpec(d.ro); spec != nil {
 		ap := field.NewPath("spec", "strategy", "canary", "trafficRouting", "alb")

@@ -33,8 +33,10 @@ type Controller struct {
 	bindings  *queue
 	throttle  *throttle
 
-	down  bool
-	start time.Time
+	down bool
+	// restart ends the current outage, if one was scheduled.
+	restart sched.Timer
+	start   time.Time
 	// stacks are the Ingresses whose AWS resources may exist: the Ingress finalizer's memory,
 	// so that a deletion is cleaned up even if it happened while the controller was down.
 	stacks map[types.NamespacedName]bool
@@ -202,6 +204,10 @@ func (c *Controller) relist() {
 // the webhook lets pods through without gates; on restart it forgets its queues, back-offs and
 // throttle state and lists the world again.
 func (c *Controller) SetDown(down bool) {
+	if c.restart != nil { // an explicit change overrides a scheduled end of outage
+		c.restart.Cancel()
+		c.restart = nil
+	}
 	if down == c.down {
 		return
 	}
@@ -221,10 +227,13 @@ func (c *Controller) SetDown(down bool) {
 	c.relist()
 }
 
-// Outage takes the controller down for d.
+// Outage takes the controller down for d (replacing any outage in progress).
 func (c *Controller) Outage(d time.Duration) {
 	c.SetDown(true)
-	c.sched.After(d, "awslbc/up", "", func() { c.SetDown(false) })
+	c.restart = c.sched.After(d, "awslbc/up", "", func() {
+		c.restart = nil
+		c.SetDown(false)
+	})
 }
 
 // Down reports whether the controller is down.

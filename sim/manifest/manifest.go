@@ -6,6 +6,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -83,6 +84,13 @@ func (d *Decoder) decodeOne(doc []byte) (runtime.Object, error) {
 	if head.APIVersion == "" || head.Kind == "" {
 		return nil, fmt.Errorf("apiVersion and kind are required")
 	}
+	if group, _, _ := strings.Cut(head.APIVersion, "/"); unstructuredGroups[group] {
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(js); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", head.APIVersion, head.Kind, err)
+		}
+		return u, nil
+	}
 	obj, gvk, err := d.strict.Decode(doc, nil, nil)
 	if err != nil {
 		if runtime.IsNotRegisteredError(err) {
@@ -93,6 +101,10 @@ func (d *Decoder) decodeOne(doc []byte) (runtime.Object, error) {
 	obj.GetObjectKind().SetGroupVersionKind(*gvk)
 	return upgradeIngress(obj), nil
 }
+
+// unstructuredGroups are API groups whose objects the simulation keeps as they were written
+// (routers edit only the fields they own, and their schemas are not compiled in).
+var unstructuredGroups = map[string]bool{"networking.istio.io": true, "apisix.apache.org": true}
 
 // trimStrict shortens the serializer's strict-decoding message to the field problems.
 func trimStrict(err error) error {

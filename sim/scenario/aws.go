@@ -84,7 +84,7 @@ func parseController(n *yaml.Node, p string, cfg *sim.Config) error {
 // parseTraffic reads a traffic mapping (world.traffic, startTraffic).
 func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 	var t sim.TrafficConfig
-	es, err := fields(n, p, "rate", "ingress", "tick")
+	es, err := fields(n, p, "rate", "ingress", "host", "headers", "tick")
 	if err != nil {
 		return t, err
 	}
@@ -102,6 +102,18 @@ func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 			if err == nil && !strings.Contains(t.Ingress, "/") {
 				t.Ingress = "default/" + t.Ingress
 			}
+		case "host":
+			t.Host, err = str(e.value, fp)
+		case "headers":
+			var hs []entry
+			if hs, err = anyFields(e.value, fp); err == nil {
+				t.Headers = map[string]string{}
+				for _, h := range hs {
+					if t.Headers[h.key], err = str(h.value, fp+"."+h.key); err != nil {
+						break
+					}
+				}
+			}
 		case "tick":
 			t.Tick, err = duration(e.value, fp)
 		}
@@ -112,8 +124,8 @@ func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 	if t.Rate == 0 {
 		return t, errAt(n, p+".rate", "traffic needs a rate (requests per second)")
 	}
-	if t.Ingress == "" {
-		return t, errAt(n, p+".ingress", "traffic needs the Ingress whose load balancer clients call")
+	if (t.Ingress == "") == (t.Host == "") {
+		return t, errAt(n, p, "traffic goes either through an ALB (ingress: NAME) or into the mesh (host: NAME)")
 	}
 	return t, nil
 }

@@ -196,6 +196,10 @@ func (r *runner) step(st Step) (failure string, err error) {
 		return "", nil
 	case KindStartTraffic:
 		return "", w.StartTraffic(st.Traffic)
+	case KindRejectRouteWrites:
+		stop := r.rejectRouteWrites()
+		w.Kernel.After(st.For, "admission/accept", "", stop)
+		return "", nil
 	case KindStopTraffic:
 		if w.Traffic != nil {
 			w.Traffic.Stop()
@@ -226,6 +230,12 @@ func (r *runner) step(st Step) (failure string, err error) {
 		_, err = actions.Resume(ctx, c, ns, name)
 	case KindUndo:
 		_, err = actions.Undo(ctx, c, w.UserKube, ns, name, st.ToRevision)
+	case KindEditVirtualService:
+		ro := r.rollout(ns + "/" + name)
+		if ro == nil {
+			return "", fmt.Errorf("rollout %s/%s does not exist", ns, name)
+		}
+		err = r.editVirtualService(st, ro)
 	}
 	return "", err
 }
@@ -395,6 +405,12 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 				differs(fmt.Sprintf("ALB weight of %s", svc), describeWeight(got, ok), x.ALB[svc])
 			}
 		}
+	}
+	if x.VirtualServices != nil {
+		checkVirtualServices(w, ro, x.VirtualServices, false, differs)
+	}
+	if x.MeshWeights != nil {
+		checkVirtualServices(w, ro, x.MeshWeights, true, differs)
 	}
 	if x.ALBReady != nil {
 		if why := w.AWS.NotReady(); (why == "") != *x.ALBReady {

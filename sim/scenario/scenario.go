@@ -51,6 +51,8 @@ type Step struct {
 	Operation  string            // awsErrors: the ELBv2 operation, "*" for all
 	Rate       dist.PerMille     // awsErrors
 	ErrorCode  string            // awsErrors
+	Object     string            // editVirtualService: the VirtualService
+	Weight     int32             // editVirtualService: the canary weight written
 }
 
 // Kinds of steps.
@@ -73,14 +75,17 @@ const (
 	KindAWSErrors    = "awsErrors"
 	KindStartTraffic = "startTraffic"
 	KindStopTraffic  = "stopTraffic"
+	// Faults of the route objects (Istio).
+	KindEditVirtualService = "editVirtualService"
+	KindRejectRouteWrites  = "rejectRouteWrites"
 )
 
 var stepKinds = []string{KindApply, KindSetImage, KindPromote, KindAbort, KindRetry, KindPause, KindResume,
 	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine, KindLBCOutage, KindAWSThrottle, KindAWSErrors,
-	KindStartTraffic, KindStopTraffic}
+	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites}
 
 // awsKinds are the steps that need world.aws.
-var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic, KindStopTraffic}
+var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic}
 
 // Expectation is a set of facts about a rollout's observable state; unset fields are not checked.
 type Expectation struct {
@@ -102,6 +107,9 @@ type Expectation struct {
 	// ALBReady: a load balancer exists, and every target group its rules in effect send traffic
 	// to has a healthy target.
 	ALBReady *bool
+	// VirtualServices is the canary weight of every route the rollout manages in each
+	// VirtualService, as stored; MeshWeights the same as the proxies route by it.
+	VirtualServices, MeshWeights map[string]int32
 }
 
 // SpecAvailable is "spec/available" replicas of a revision.
@@ -222,13 +230,16 @@ func parse(src []byte) (*Scenario, error) {
 		sc.Timeline = append(sc.Timeline, st)
 	}
 	if sc.Final != nil && sc.World.AWS == nil && needsAWS(*sc.Final) {
-		return nil, errAt(doc.Content[0], "expect", "ALB weights and requests need a cloud: add `aws:` to `world:`")
+		return nil, errAt(doc.Content[0], "expect", "ALB weights need a cloud: add `aws:` to `world:`")
 	}
 	return sc, nil
 }
 
 func needsAWS(st Step) bool {
-	return contains(awsKinds, st.Kind) || st.Expect.ALB != nil || st.Expect.FailedRequests != nil || st.Expect.ALBReady != nil
+	if st.Kind == KindStartTraffic && st.Traffic.Host != "" {
+		return false // into the mesh
+	}
+	return contains(awsKinds, st.Kind) || st.Expect.ALB != nil || st.Expect.ALBReady != nil
 }
 
 func checkReferences(sc *Scenario, st *Step, n *yaml.Node) error {
@@ -257,7 +268,7 @@ func parseManifests(n *yaml.Node, into map[string]string) error {
 
 func parseWorld(n *yaml.Node, cfg *sim.Config) error {
 	es, err := fields(n, "world", "nodes", "podStart", "podReady", "podExit", "crashingImages", "watchDelay", "controllerDelay", "resync",
-		"aws", "controller", "traffic")
+		"aws", "controller", "traffic", "istio")
 	if err != nil {
 		return err
 	}
@@ -288,6 +299,8 @@ func parseWorld(n *yaml.Node, cfg *sim.Config) error {
 			err = parseController(e.value, p, cfg)
 		case "traffic":
 			cfg.Traffic, err = parseTraffic(e.value, p)
+		case "istio":
+			cfg.Istio, err = parseIstio(e.value, p)
 		case "crashingImages":
 			cfg.Kubelet.ImageCrash = map[string]dist.PerMille{}
 			var images []string
@@ -338,6 +351,10 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 		st.Traffic, err = parseTraffic(n, p)
 	case KindStopTraffic:
 		err = optionalMapping(n, p, nil)
+	case KindEditVirtualService:
+		err = parseEditVirtualService(n, p, &st)
+	case KindRejectRouteWrites:
+		st.For, err = duration(n, p)
 	case KindCrashEngine:
 		err = optionalMapping(n, p, func(e entry) (err error) {
 			st.For, err = duration(e.value, p+"."+e.key)
@@ -371,7 +388,7 @@ func optionalMapping(n *yaml.Node, p string, set func(entry) error, allowed ...s
 
 func parseExpectation(n *yaml.Node, p string, st *Step) error {
 	es, err := fields(n, p, "within", "phase", "message", "step", "paused", "abort", "weight", "actualWeight",
-		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady")
+		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady", "virtualServices", "meshWeights")
 	if err != nil {
 		return err
 	}
@@ -420,6 +437,10 @@ func parseExpectation(n *yaml.Node, p string, st *Step) error {
 			x.ReplicaSets = &c
 		case "revisions":
 			x.Revisions, err = parseRevisions(e.value, fp)
+		case "virtualServices":
+			x.VirtualServices, err = parseWeights(e.value, fp)
+		case "meshWeights":
+			x.MeshWeights, err = parseWeights(e.value, fp)
 		case "albReady":
 			var b bool
 			b, err = boolean(e.value, fp)

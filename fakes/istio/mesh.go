@@ -1,0 +1,369 @@
+// Package istio models Istio's data plane: proxies that route with the VirtualServices and
+// DestinationRules last pushed to them (each push lags the API server by a configurable delay),
+// match header routes before weighted ones, mirror a share of requests, and send each request
+// to a ready pod of the chosen Service and subset. No ready pod: 503.
+package istio
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/rolloutlab/rolloutlab/fakes/kube"
+	"github.com/rolloutlab/rolloutlab/fakes/sched"
+	"github.com/rolloutlab/rolloutlab/sim/dist"
+)
+
+// Resources of the route objects the proxies read.
+var (
+	VirtualServices  = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "virtualservices"}
+	DestinationRules = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "destinationrules"}
+)
+
+// Network reaches pods by IP (the simulation's pod network).
+type Network interface {
+	Serve(ip string, port int32) (code int, version string)
+}
+
+// Config are the knobs of the mesh.
+type Config struct {
+	// PushDelay is how long after a VirtualService or DestinationRule is written the proxies
+	// route with it (istiod's debounce and push). Pushes arrive in the order written.
+	PushDelay dist.Delay
+}
+
+// Request is one client request into the mesh.
+type Request struct {
+	Host    string            // a host of a VirtualService (Host header / SNI)
+	Path    string            // "/" when empty
+	Headers map[string]string // matched case-insensitively by name
+}
+
+// Response is what the client got and where the request went.
+type Response struct {
+	Code        int
+	Version     string // pod-template hash of the pod that answered
+	Destination string // "namespace/service" (+ "/subset")
+	Mirrored    bool   // a copy was also sent to the mirror destination
+}
+
+// Mesh is the data plane of every proxy, which share one push schedule.
+type Mesh struct {
+	cfg   Config
+	store *kube.Store
+	sched sched.Scheduler
+	rand  *rand.Rand
+	net   Network
+
+	vs, dr   map[types.NamespacedName]*unstructured.Unstructured // as pushed
+	lastPush time.Time
+	// Pushes counts configuration pushes; Mirrored counts mirrored copies sent.
+	Pushes, Mirrored int
+}
+
+// New returns a mesh fed from store through OnChange.
+func New(cfg Config, store *kube.Store, s sched.Scheduler, net Network, r *rand.Rand) *Mesh {
+	m := &Mesh{cfg: cfg, store: store, sched: s, rand: r, net: net,
+		vs: map[types.NamespacedName]*unstructured.Unstructured{}, dr: map[types.NamespacedName]*unstructured.Unstructured{}}
+	for _, o := range store.PeekList(VirtualServices, "") {
+		m.set(m.vs, o.(*unstructured.Unstructured), false)
+	}
+	for _, o := range store.PeekList(DestinationRules, "") {
+		m.set(m.dr, o.(*unstructured.Unstructured), false)
+	}
+	return m
+}
+
+// OnChange schedules the push of a changed route object.
+func (m *Mesh) OnChange(ch kube.Change) {
+	var into map[types.NamespacedName]*unstructured.Unstructured
+	switch ch.GVR {
+	case VirtualServices:
+		into = m.vs
+	case DestinationRules:
+		into = m.dr
+	default:
+		return
+	}
+	obj := ch.Object.(*unstructured.Unstructured)
+	deleted := ch.Type == "DELETED"
+	at := m.sched.Now().Add(m.cfg.PushDelay.Draw(m.rand))
+	if at.Before(m.lastPush) {
+		at = m.lastPush
+	}
+	m.lastPush = at
+	m.sched.After(at.Sub(m.sched.Now()), "istio/push", obj.GetNamespace()+"/"+obj.GetName(), func() {
+		m.Pushes++
+		m.set(into, obj, deleted)
+	})
+}
+
+func (m *Mesh) set(into map[types.NamespacedName]*unstructured.Unstructured, obj *unstructured.Unstructured, deleted bool) {
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	if deleted {
+		delete(into, key)
+		return
+	}
+	into[key] = obj
+}
+
+// Pushed returns the VirtualService as the proxies have it (nil: none pushed).
+func (m *Mesh) Pushed(namespace, name string) *unstructured.Unstructured {
+	return m.vs[types.NamespacedName{Namespace: namespace, Name: name}]
+}
+
+// Serve routes one request as a proxy does with the configuration pushed to it.
+func (m *Mesh) Serve(req Request, r *rand.Rand) Response {
+	if req.Path == "" {
+		req.Path = "/"
+	}
+	vs := m.virtualServiceFor(req.Host)
+	if vs == nil {
+		return Response{Code: 404}
+	}
+	routes, _, _ := unstructured.NestedSlice(vs.Object, "spec", "http")
+	for _, rt := range routes {
+		route, ok := rt.(map[string]any)
+		if !ok || !matches(route, req) {
+			continue
+		}
+		resp := Response{Code: 503}
+		if mirror, ok := route["mirror"].(map[string]any); ok && m.mirrorPicked(route, r) {
+			m.Mirrored++
+			resp.Mirrored = true
+			m.send(vs, mirror, r) // a copy: its outcome is not the client's
+		}
+		dest := pickDestination(route, r)
+		if dest == nil {
+			return resp
+		}
+		code, version, where := m.send(vs, dest, r)
+		resp.Code, resp.Version, resp.Destination = code, version, where
+		return resp
+	}
+	return Response{Code: 404}
+}
+
+func (m *Mesh) virtualServiceFor(host string) *unstructured.Unstructured {
+	keys := make([]types.NamespacedName, 0, len(m.vs))
+	for k := range m.vs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		hosts, _, _ := unstructured.NestedStringSlice(m.vs[k].Object, "spec", "hosts")
+		for _, h := range hosts {
+			if h == host || h == "*" {
+				return m.vs[k]
+			}
+		}
+	}
+	return nil
+}
+
+// matches: a route without match blocks takes every request; otherwise one block must match in
+// all its conditions (uri, headers).
+func matches(route map[string]any, req Request) bool {
+	blocks, ok := route["match"].([]any)
+	if !ok || len(blocks) == 0 {
+		return true
+	}
+	for _, b := range blocks {
+		block, _ := b.(map[string]any)
+		if blockMatches(block, req) {
+			return true
+		}
+	}
+	return false
+}
+
+func blockMatches(block map[string]any, req Request) bool {
+	if uri, ok := block["uri"].(map[string]any); ok && !stringMatch(uri, req.Path, true) {
+		return false
+	}
+	headers, _ := block["headers"].(map[string]any)
+	for name, cond := range headers {
+		v, present := header(req.Headers, name)
+		c, _ := cond.(map[string]any)
+		if !present || !stringMatch(c, v, true) {
+			return false
+		}
+	}
+	return true
+}
+
+func header(h map[string]string, name string) (string, bool) {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// stringMatch evaluates Istio's StringMatch (exact, prefix or regex, RE2, whole string).
+func stringMatch(c map[string]any, v string, empty bool) bool {
+	if s, ok := c["exact"].(string); ok {
+		return v == s
+	}
+	if s, ok := c["prefix"].(string); ok {
+		return strings.HasPrefix(v, s)
+	}
+	if s, ok := c["regex"].(string); ok {
+		re, err := regexp.Compile("^(?:" + s + ")$")
+		return err == nil && re.MatchString(v)
+	}
+	return empty
+}
+
+func (m *Mesh) mirrorPicked(route map[string]any, r *rand.Rand) bool {
+	pct := 100.0
+	if mp, ok := route["mirrorPercentage"].(map[string]any); ok {
+		if v, ok := number(mp["value"]); ok {
+			pct = v
+		}
+	}
+	return r.Float64()*100 < pct
+}
+
+func pickDestination(route map[string]any, r *rand.Rand) map[string]any {
+	dests, _ := route["route"].([]any)
+	total := 0
+	for _, d := range dests {
+		total += weight(d)
+	}
+	if len(dests) == 1 && total == 0 {
+		d, _ := dests[0].(map[string]any)
+		return destination(d)
+	}
+	if total == 0 {
+		return nil
+	}
+	pick := r.IntN(total)
+	for _, d := range dests {
+		if pick -= weight(d); pick < 0 {
+			dm, _ := d.(map[string]any)
+			return destination(dm)
+		}
+	}
+	return nil
+}
+
+func destination(d map[string]any) map[string]any {
+	if d == nil {
+		return nil
+	}
+	dest, _ := d["destination"].(map[string]any)
+	return dest
+}
+
+func weight(d any) int {
+	dm, _ := d.(map[string]any)
+	v, _ := number(dm["weight"])
+	return int(v)
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+// send delivers a request to a ready pod of the destination's Service (and subset).
+func (m *Mesh) send(vs *unstructured.Unstructured, dest map[string]any, r *rand.Rand) (int, string, string) {
+	host, _ := dest["host"].(string)
+	name, ns := host, vs.GetNamespace()
+	if parts := strings.Split(host, "."); len(parts) > 1 {
+		name, ns = parts[0], parts[1]
+	}
+	where := ns + "/" + name
+	o, ok := m.store.Peek(kube.Services, ns, name)
+	if !ok {
+		return 503, "", where
+	}
+	svc := o.(*corev1.Service)
+	sel := labels.Set{}
+	for k, v := range svc.Spec.Selector {
+		sel[k] = v
+	}
+	if subset, _ := dest["subset"].(string); subset != "" {
+		where += "/" + subset
+		subsetLabels, ok := m.subsetLabels(ns, name, subset)
+		if !ok {
+			return 503, "", where
+		}
+		for k, v := range subsetLabels {
+			sel[k] = v
+		}
+	}
+	var ready []*corev1.Pod
+	for _, o := range m.store.PeekList(kube.Pods, ns) {
+		p := o.(*corev1.Pod)
+		if p.DeletionTimestamp == nil && podReady(p) && labels.SelectorFromSet(sel).Matches(labels.Set(p.Labels)) {
+			ready = append(ready, p)
+		}
+	}
+	if len(ready) == 0 {
+		return 503, "", where
+	}
+	p := ready[r.IntN(len(ready))]
+	code, version := m.net.Serve(p.Status.PodIP, 0)
+	return code, version, where
+}
+
+func (m *Mesh) subsetLabels(ns, host, subset string) (map[string]string, bool) {
+	keys := make([]types.NamespacedName, 0, len(m.dr))
+	for k := range m.dr {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	for _, k := range keys {
+		dr := m.dr[k]
+		h, _, _ := unstructured.NestedString(dr.Object, "spec", "host")
+		if k.Namespace != ns || strings.Split(h, ".")[0] != host {
+			continue
+		}
+		subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
+		for _, s := range subsets {
+			sm, _ := s.(map[string]any)
+			if sm["name"] != subset {
+				continue
+			}
+			out := map[string]string{}
+			ls, _ := sm["labels"].(map[string]any)
+			for k, v := range ls {
+				if vs, ok := v.(string); ok {
+					out[k] = vs
+				}
+			}
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
