@@ -1,5 +1,6 @@
-// Package v1alpha1 holds the argoproj.io/v1alpha1 API that rolloutlab serves: the Rollout (and, later,
-// the analysis kinds) with JSON identical to Argo Rollouts, so existing manifests run unchanged.
+// Package v1alpha1 holds the argoproj.io/v1alpha1 API that rolloutlab serves: the Rollout and the
+// analysis kinds (AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun), with JSON identical to
+// Argo Rollouts, so existing manifests run unchanged.
 //
 // zz_generated.deepcopy.go is generated; after changing a type, regenerate it from the module root with:
 //

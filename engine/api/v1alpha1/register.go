@@ -18,12 +18,26 @@ var (
 	RolloutGVR = SchemeGroupVersion.WithResource("rollouts")
 	// RolloutGVK identifies a Rollout in manifests and owner references.
 	RolloutGVK = SchemeGroupVersion.WithKind("Rollout")
+
+	// AnalysisRunGVR addresses AnalysisRuns.
+	AnalysisRunGVR = SchemeGroupVersion.WithResource("analysisruns")
+	// AnalysisRunGVK identifies an AnalysisRun.
+	AnalysisRunGVK = SchemeGroupVersion.WithKind("AnalysisRun")
+	// AnalysisTemplateGVR addresses AnalysisTemplates.
+	AnalysisTemplateGVR = SchemeGroupVersion.WithResource("analysistemplates")
+	// AnalysisTemplateGVK identifies an AnalysisTemplate.
+	AnalysisTemplateGVK = SchemeGroupVersion.WithKind("AnalysisTemplate")
+	// ClusterAnalysisTemplateGVR addresses ClusterAnalysisTemplates (cluster-scoped).
+	ClusterAnalysisTemplateGVR = SchemeGroupVersion.WithResource("clusteranalysistemplates")
+	// ClusterAnalysisTemplateGVK identifies a ClusterAnalysisTemplate.
+	ClusterAnalysisTemplateGVK = SchemeGroupVersion.WithKind("ClusterAnalysisTemplate")
 )
 
 var (
 	// SchemeBuilder collects the functions that register this package's types.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme registers Rollout and RolloutList (and the meta types they need) in a scheme.
+	// AddToScheme registers Rollout, AnalysisTemplate, ClusterAnalysisTemplate and AnalysisRun
+	// (each with its List, and the meta types they need) in a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
@@ -38,7 +52,12 @@ func Kind(kind string) schema.GroupKind {
 }
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(SchemeGroupVersion, &Rollout{}, &RolloutList{})
+	scheme.AddKnownTypes(SchemeGroupVersion,
+		&Rollout{}, &RolloutList{},
+		&AnalysisTemplate{}, &AnalysisTemplateList{},
+		&ClusterAnalysisTemplate{}, &ClusterAnalysisTemplateList{},
+		&AnalysisRun{}, &AnalysisRunList{},
+	)
 	// Registers ListOptions, DeleteOptions, WatchEvent... for this version so clients can encode
 	// query parameters and decode watch streams.
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
