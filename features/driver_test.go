@@ -3,6 +3,8 @@ package features
 import (
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/sim"
 	"github.com/rolloutlab/rolloutlab/sim/scenario"
@@ -27,6 +29,9 @@ type driver interface {
 	// VerifyTargetGroups: the rollout controller runs with --aws-verify-target-group (on) or
 	// without it (off, Argo's default).
 	VerifyTargetGroups(on bool) error
+	// UseAPISIX: Apache APISIX and its ingress controller run in the cluster, routing requests by
+	// ApisixRoutes.
+	UseAPISIX() error
 
 	// Apply creates or updates every object of a YAML manifest (one or more documents), like
 	// `kubectl apply -f file`, and returns the Rollouts it held.
@@ -66,6 +71,9 @@ type driver interface {
 	// StartTraffic has clients send perSecond requests a second to the load balancer of an Ingress
 	// ("namespace/name"), from now on; they start once its DNS name is known.
 	StartTraffic(ingress string, perSecond int) error
+	// StartHostTraffic has clients send perSecond requests a second for a host to the cluster's
+	// gateway (APISIX), each with the given headers, from now on.
+	StartHostTraffic(host string, headers map[string]string, perSecond int) error
 	// Requests counts the clients' requests so far by outcome (zero when none were sent). Failed
 	// counts the 5xx answers; PerSecond is the series per status code.
 	Requests() (sim.TrafficStats, error)
@@ -75,6 +83,9 @@ type driver interface {
 	ALB() (ALB, error)
 	// IngressAnnotations are an Ingress's annotations ("namespace/name").
 	IngressAnnotations(ingress string) (map[string]string, error)
+	// ApisixRoute is an ApisixRoute ("namespace/name") as the API server holds it, or (pushed) as
+	// the APISIX gateway routes by it now; nil when there is none.
+	ApisixRoute(name string, pushed bool) (*unstructured.Unstructured, error)
 
 	// Rollout is the Rollout object as the API server holds it, status included.
 	Rollout(rollout string) (*v1alpha1.Rollout, error)

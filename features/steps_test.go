@@ -183,6 +183,8 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 
 	// The cloud: the ALB, its controller, and clients calling through it.
 	registerALBSteps(sc, r)
+	// Apache APISIX: ApisixRoutes, header routes, clients calling through the gateway.
+	registerAPISIXSteps(sc, r)
 }
 
 // expect checks x now (within == "") or waits up to within for it to hold.

@@ -56,8 +56,7 @@ const (
 
 func (w *World) startAWS(cfg AWSConfig) {
 	sch := scheduler{w.Kernel}
-	net := Network{Store: w.Cluster.Store, IPAM: w.Kubelet.IPAM()}
-	fake := elbv2.New(cfg.ELBv2, sch, net, w.Kernel.Stream("elbv2"))
+	fake := elbv2.New(cfg.ELBv2, sch, w.Net, w.Kernel.Stream("elbv2"))
 	lbc := awslbc.New(cfg.LBC, w.Cluster.Store, fake.WithCaller(CallerLBC), sch, w.Kernel.Stream(CallerLBC))
 	w.Cluster.Store.AddAdmission(lbc.Admission())
 	w.watchWithDelay(CallerLBC, cfg.LBCWatchDelay, lbc.OnChange)

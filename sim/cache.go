@@ -162,6 +162,10 @@ func (r Reader) DestinationRule(ns, name string) (*unstructured.Unstructured, er
 	return r.unstructured(rollout.DestinationRuleResource, ns, name)
 }
 
+func (r Reader) ApisixRoute(ns, name string) (*unstructured.Unstructured, error) {
+	return r.unstructured(rollout.ApisixRouteResource, ns, name)
+}
+
 func (r Reader) unstructured(gvr schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
 	o, ok := r.Cache.Get(gvr, ns, name)
 	if !ok {

@@ -51,7 +51,8 @@ func DefaultEngineConfig() EngineConfig {
 
 // engineResources are what the engine's informers watch.
 var engineResources = []schema.GroupVersionResource{Rollouts, kube.ReplicaSets, kube.Services, kube.Ingresses,
-	kube.Endpoints, tgbv1.Resource, rollout.VirtualServiceResource, rollout.DestinationRuleResource}
+	kube.Endpoints, tgbv1.Resource, rollout.VirtualServiceResource, rollout.DestinationRuleResource,
+	v1alpha1.AnalysisRunGVR, v1alpha1.AnalysisTemplateGVR, v1alpha1.ClusterAnalysisTemplateGVR, rollout.ApisixRouteResource}
 
 // ingressKey marks work-queue keys that name an Ingress rather than a rollout.
 const ingressKey = "ingress:"
@@ -83,10 +84,13 @@ type EngineHost struct {
 	Reconciles, Failures, Crashes, Writes int
 	// OnPlan, when set, sees every reconcile's input and plan (invariants, traces).
 	OnPlan func(key string, in rollout.Observed, plan *rollout.Plan, err error)
+	// Analysis is the process's analysis controller: it measures the AnalysisRuns.
+	Analysis *AnalysisController
 }
 
 func newEngineHost(w *World, cfg EngineConfig) *EngineHost {
 	h := &EngineHost{w: w, cfg: cfg, rand: w.Kernel.Stream("engine")}
+	h.Analysis = newAnalysisController(h)
 	w.Cluster.Store.Watch(h.onChange)
 	return h
 }
@@ -114,6 +118,7 @@ func (h *EngineHost) Start() {
 		ro := o.(*v1alpha1.Rollout)
 		h.add(ro.Namespace + "/" + ro.Name)
 	}
+	h.Analysis.start()
 	h.scheduleResync()
 }
 
@@ -170,7 +175,7 @@ func (h *EngineHost) deliver(ch kube.Change) {
 				h.add(ro.Namespace + "/" + ro.Name)
 			}
 		}
-	case rollout.VirtualServiceResource, rollout.DestinationRuleResource:
+	case rollout.VirtualServiceResource, rollout.DestinationRuleResource, rollout.ApisixRouteResource:
 		// A route object changed (perhaps by hand): the rollouts routing through it look again.
 		obj := ch.Object.(*unstructured.Unstructured)
 		for _, o := range h.cache.List(Rollouts, "") {
@@ -178,6 +183,10 @@ func (h *EngineHost) deliver(ch kube.Change) {
 				h.add(ro.Namespace + "/" + ro.Name)
 			}
 		}
+	case v1alpha1.AnalysisRunGVR:
+		h.deliverAnalysisRun(ch)
+	case v1alpha1.AnalysisTemplateGVR, v1alpha1.ClusterAnalysisTemplateGVR:
+		h.deliverAnalysisTemplate(ch)
 	case kube.Ingresses:
 		ing := ch.Object.(*networkingv1.Ingress)
 		h.add(ingressKey + ing.Namespace + "/" + ing.Name)
@@ -337,8 +346,12 @@ func (h *EngineHost) scheduleResync() {
 	}))
 }
 
-// routesThrough says whether a rollout's Istio routing names the VirtualService or DestinationRule.
+// routesThrough says whether a rollout's Istio routing names the VirtualService or DestinationRule
+// (or its APISIX routing the ApisixRoute).
 func routesThrough(ro *v1alpha1.Rollout, gvr schema.GroupVersionResource, ns, name string) bool {
+	if gvr == rollout.ApisixRouteResource {
+		return routesThroughApisix(ro, ns, name)
+	}
 	c := ro.Spec.Strategy.Canary
 	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Istio == nil {
 		return false

@@ -24,8 +24,7 @@ type IstioConfig struct {
 var Gateways = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "gateways"}
 
 func (w *World) startIstio(cfg IstioConfig) {
-	net := Network{Store: w.Cluster.Store, IPAM: w.Kubelet.IPAM()}
-	w.Mesh = istio.New(cfg.Mesh, w.Cluster.Store, scheduler{w.Kernel}, net, w.Kernel.Stream("istio"))
+	w.Mesh = istio.New(cfg.Mesh, w.Cluster.Store, scheduler{w.Kernel}, w.Net, w.Kernel.Stream("istio"))
 	w.Cluster.Store.Watch(w.Mesh.OnChange)
 }
 

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math/rand/v2"
+
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	corev1 "k8s.io/api/core/v1"
 
@@ -15,6 +17,9 @@ import (
 type Network struct {
 	Store *kube.Store
 	IPAM  *kube.IPAM
+	// Faults are the misbehaving images; Rand draws their errors.
+	Faults map[string]AppFault
+	Rand   *rand.Rand
 }
 
 func (n Network) pod(ip string) *corev1.Pod {
@@ -63,5 +68,11 @@ func (n Network) Serve(ip string, port int32) (int, string) {
 	if !listening(pod) {
 		return 502, ""
 	}
-	return 200, pod.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	version := pod.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+	for _, c := range pod.Spec.Containers {
+		if f, ok := n.Faults[c.Image]; ok && f.ErrorRate.Happens(n.Rand) {
+			return 500, version
+		}
+	}
+	return 200, version
 }

@@ -33,10 +33,19 @@ type TrafficConfig struct {
 	Tick    time.Duration // requests are sent in batches this far apart (default 100ms)
 	Ingress string        // namespace/name of the Ingress whose load balancer the clients call
 	// Host, instead of Ingress, sends the requests into the Istio mesh for a VirtualService host,
-	// with Headers on every request.
+	// or to the APISIX gateway (Via), with Headers on every request.
 	Host    string
 	Headers map[string]string
+	// Via picks the entry of host traffic when the world has both: ViaMesh or ViaApisix ("":
+	// the mesh, or APISIX when the world has no mesh).
+	Via string
 }
+
+// The entries of host traffic.
+const (
+	ViaMesh   = "mesh"
+	ViaApisix = "apisix"
+)
 
 // TrafficStats counts requests by outcome.
 type TrafficStats struct {
@@ -112,6 +121,7 @@ func (t *Traffic) tick() {
 			failed[fmt.Sprintf("%d via %s", o.Code, backendName(o.Backend))]++
 		}
 	}
+	t.w.metrics.scrape(t.w.Kernel.Now())
 	if failed != nil {
 		keys := make([]string, 0, len(failed))
 		for k := range failed {
@@ -154,6 +164,11 @@ func (t *Traffic) host() string {
 }
 
 func (t *Traffic) record(o Outcome) {
+	took := baseLatency
+	if f, ok := t.w.appFault(o.Version); ok {
+		took += f.Latency
+	}
+	t.w.metrics.observe(o.Backend, o.Version, o.Code, took)
 	s := &t.Stats
 	s.Total++
 	s.ByCode[o.Code]++

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,15 +17,18 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/rolloutlab/rolloutlab/engine/analysis"
 	"github.com/rolloutlab/rolloutlab/engine/api/client"
 	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/aws"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
+	"github.com/rolloutlab/rolloutlab/fakes/apisix"
 	"github.com/rolloutlab/rolloutlab/fakes/istio"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 	"github.com/rolloutlab/rolloutlab/sim/manifest"
+	"github.com/rolloutlab/rolloutlab/sim/promsim"
 )
 
 // Config are the knobs of a simulated world.
@@ -38,8 +42,12 @@ type Config struct {
 	AWS *AWSConfig
 	// Istio, when set, adds a service mesh whose proxies route by VirtualServices.
 	Istio *IstioConfig
+	// Apisix, when set, adds an Apache APISIX gateway that routes by ApisixRoutes.
+	Apisix *ApisixConfig
 	// Traffic is the client load (none when its Rate is 0).
 	Traffic TrafficConfig
+	// Apps are the images whose pods misbehave (a bad version).
+	Apps map[string]AppFault
 }
 
 // DefaultConfig is a small healthy cluster with a healthy controller.
@@ -68,8 +76,24 @@ type World struct {
 	AWS *AWS
 	// Mesh is the Istio data plane (nil: the world has none).
 	Mesh *istio.Mesh
+	// Apisix is the APISIX gateway (nil: the world has none).
+	Apisix *apisix.Gateway
 	// Traffic is the client load (nil until started).
 	Traffic *Traffic
+	// Net is the pod network the load balancers and proxies reach pods through.
+	Net Network
+	// Metrics are the series the traffic produced, as Prometheus scraped them; Prometheus
+	// serves PromQL queries over them at virtual time, and PrometheusTransport is how an
+	// analysis provider's client reaches it.
+	Metrics             *promsim.DB
+	Prometheus          *promsim.Server
+	PrometheusTransport http.RoundTripper
+	metrics             *metrics
+	images              map[string]string // pod-template hash → image, for app faults
+
+	// AnalysisProviders measures the AnalysisRuns' metrics; nil: Prometheus through
+	// PrometheusTransport, and nothing else (see analysisProviders).
+	AnalysisProviders analysis.ProviderFactory
 
 	// Users is how people (scenario actions, features, the CLI) reach the API.
 	UserKube     kubernetes.Interface
@@ -120,11 +144,20 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 		eps.OnChange(ch)
 	})
 	w.Cluster.Store.Watch(w.traceWrite)
+	w.Net = Network{Store: w.Cluster.Store, IPAM: w.Kubelet.IPAM(), Faults: cfg.Apps, Rand: k.Stream("apps")}
+	w.Metrics = promsim.NewDB()
+	w.metrics = newMetrics(w.Metrics)
+	w.Prometheus = promsim.NewServer(w.Metrics, k.Now)
+	w.PrometheusTransport = w.Prometheus
+	w.images = map[string]string{}
 	if cfg.AWS != nil {
 		w.startAWS(*cfg.AWS)
 	}
 	if cfg.Istio != nil {
 		w.startIstio(*cfg.Istio)
+	}
+	if cfg.Apisix != nil {
+		w.startApisix(*cfg.Apisix)
 	}
 	w.Engine = newEngineHost(w, cfg.Engine)
 	w.engineKube, w.engineRollouts, w.engineDynamic = w.clients(w.Engine.gate)
@@ -142,6 +175,18 @@ func NewWorld(seed uint64, cfg Config, trace *Trace) (*World, error) {
 
 // StartTraffic starts client load through the world's load balancer (replacing any running).
 func (w *World) StartTraffic(cfg TrafficConfig) error {
+	if cfg.Host != "" && (cfg.Via == ViaApisix || cfg.Via == "" && w.Mesh == nil && w.Apisix != nil) {
+		if w.Apisix == nil {
+			return fmt.Errorf("traffic to host %s goes through APISIX: the world needs it (world.apisix)", cfg.Host)
+		}
+		old := w.Traffic
+		w.Traffic = newTraffic(w, cfg, apisixFrontend{gw: w.Apisix, headers: cfg.Headers})
+		if old != nil {
+			old.Stop()
+			w.Traffic.Stats = old.Stats
+		}
+		return nil
+	}
 	if cfg.Host != "" {
 		if w.Mesh == nil {
 			return fmt.Errorf("traffic to host %s goes through the mesh: the world needs Istio (world.istio)", cfg.Host)
@@ -177,8 +222,10 @@ func (w *World) clients(gate k8stesting.ReactionFunc) (kubernetes.Interface, cli
 	rf := &k8stesting.Fake{}
 	w.Cluster.Serve(rf)
 	dc := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		rollout.VirtualServiceResource: "VirtualServiceList", rollout.DestinationRuleResource: "DestinationRuleList"})
+		rollout.VirtualServiceResource: "VirtualServiceList", rollout.DestinationRuleResource: "DestinationRuleList",
+		rollout.ApisixRouteResource: "ApisixRouteList"})
 	w.Cluster.Serve(&dc.Fake)
+	w.serveAnalysisTyped(&dc.Fake)
 	if gate != nil {
 		kc.PrependReactor("*", "*", gate)
 		rf.PrependReactor("*", "*", gate)
@@ -292,11 +339,21 @@ func resourceFor(gvk schema.GroupVersionKind) (schema.GroupVersionResource, erro
 		return rollout.DestinationRuleResource, nil
 	case schema.GroupKind{Group: "networking.istio.io", Kind: "Gateway"}:
 		return Gateways, nil
+	case schema.GroupKind{Group: "apisix.apache.org", Kind: "ApisixRoute"}:
+		return rollout.ApisixRouteResource, nil
+	case v1alpha1.AnalysisTemplateGVK.GroupKind():
+		return v1alpha1.AnalysisTemplateGVR, nil
+	case v1alpha1.ClusterAnalysisTemplateGVK.GroupKind():
+		return v1alpha1.ClusterAnalysisTemplateGVR, nil
+	case v1alpha1.AnalysisRunGVK.GroupKind():
+		return v1alpha1.AnalysisRunGVR, nil
 	}
 	return schema.GroupVersionResource{}, fmt.Errorf("the simulation does not run %s objects", gvk.Kind)
 }
 
-func namespaced(gvr schema.GroupVersionResource) bool { return gvr != kube.Nodes }
+func namespaced(gvr schema.GroupVersionResource) bool {
+	return gvr != kube.Nodes && gvr != v1alpha1.ClusterAnalysisTemplateGVR
+}
 
 // scheduler adapts the kernel to the fakes' Scheduler interface.
 type scheduler struct{ k *Kernel }

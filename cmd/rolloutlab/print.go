@@ -86,6 +86,8 @@ func describeStep(st scenario.Step) string {
 		return fmt.Sprintf("start %d requests/s through %s", st.Traffic.Rate, st.Traffic.Ingress)
 	case scenario.KindEditVirtualService:
 		return fmt.Sprintf("someone edits VirtualService %s: canary weight %d", st.Object, st.Weight)
+	case scenario.KindPrometheusDown:
+		return fmt.Sprintf("Prometheus down for %s", st.For)
 	case scenario.KindRejectRouteWrites:
 		return fmt.Sprintf("admission rejects VirtualService and DestinationRule writes for %s", st.For)
 	case scenario.KindStopTraffic:

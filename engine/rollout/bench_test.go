@@ -61,6 +61,16 @@ func (r fakeReader) VirtualService(ns, name string) (*unstructured.Unstructured,
 func (r fakeReader) DestinationRule(ns, name string) (*unstructured.Unstructured, error) {
 	return nil, apierrors.NewNotFound(DestinationRuleResource.GroupResource(), name)
 }
+func (r fakeReader) ApisixRoute(ns, name string) (*unstructured.Unstructured, error) {
+	return nil, apierrors.NewNotFound(ApisixRouteResource.GroupResource(), name)
+}
+func (r fakeReader) AnalysisRuns(string) ([]*v1alpha1.AnalysisRun, error) { return nil, nil }
+func (r fakeReader) AnalysisTemplate(ns, name string) (*v1alpha1.AnalysisTemplate, error) {
+	return nil, apierrors.NewNotFound(v1alpha1.Resource("analysistemplates"), name)
+}
+func (r fakeReader) ClusterAnalysisTemplate(name string) (*v1alpha1.ClusterAnalysisTemplate, error) {
+	return nil, apierrors.NewNotFound(v1alpha1.Resource("clusteranalysistemplates"), name)
+}
 
 // pausedGuide sets up the guide paused at step 1 on client-go's plain fake clientsets.
 func pausedGuide(b *testing.B) (*Reconciler, *k8stesting.Fake, *v1alpha1.Rollout) {

@@ -28,6 +28,10 @@ func (d *decision) rolloutBlueGreen() {
 	d.reconcilePreviewService()
 	d.reconcileBlueGreenPause()
 	d.reconcileActiveService()
+	d.reconcileAnalysisRuns()
+	if d.plan.Err != nil {
+		return
+	}
 	d.syncStatusBlueGreen()
 }
 
@@ -107,6 +111,9 @@ func (d *decision) scaleDownOldBlueGreen() {
 		if c.Reason == v1alpha1.PauseReasonInconclusiveAnalysis {
 			return
 		}
+	}
+	if d.holdOldForPostPromotion() {
+		return
 	}
 	var old []*appsv1.ReplicaSet
 	for _, rs := range d.otherRSs {
@@ -210,6 +217,9 @@ func (d *decision) reconcileBlueGreenPause() {
 		remove()
 		return
 	}
+	if !d.completedPrePromotionAnalysis() {
+		return // the pause starts once pre-promotion analysis succeeded
+	}
 	cond := pauseCondition(d.ro, v1alpha1.PauseReasonBlueGreenPause)
 	if cond == nil && !d.ro.Status.ControllerPause {
 		d.pause.add = append(d.pause.add, v1alpha1.PauseReasonBlueGreenPause)
@@ -234,7 +244,7 @@ func (d *decision) reconcileActiveService() {
 		return
 	}
 	hash := selectorHash(svc)
-	if d.fastTracked() || d.completedBlueGreenPause() {
+	if d.fastTracked() || (d.completedBlueGreenPause() && d.completedPrePromotionAnalysis()) {
 		hash = podHash(d.newRS)
 	}
 	if d.ro.Status.Abort {
@@ -293,7 +303,7 @@ func (d *decision) blueGreenPromotion(st v1alpha1.RolloutStatus) string {
 	if st.BlueGreen.ActiveSelector != st.CurrentPodHash || d.aborted() {
 		return ""
 	}
-	if !d.targetsVerified() {
+	if !d.targetsVerifiedOnce() {
 		return ""
 	}
 	if st.PromoteFull {
@@ -301,6 +311,11 @@ func (d *decision) blueGreenPromotion(st v1alpha1.RolloutStatus) string {
 	}
 	if d.rollbackWithinWindow() {
 		return "Rollback within window"
+	}
+	if hold, reason := d.postPromotionHold(); hold {
+		return ""
+	} else if reason != "" {
+		return reason
 	}
 	return "Completed blue-green update"
 }
@@ -322,7 +337,7 @@ func (d *decision) scaleUpPreviewCheckPoint(stableHash string) bool {
 	if prev {
 		return true
 	}
-	if !d.completedBlueGreenPause() {
+	if !d.completedPrePromotionAnalysis() || !d.completedBlueGreenPause() {
 		return false
 	}
 	return *prc == available(d.newRS)

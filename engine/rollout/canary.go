@@ -31,6 +31,14 @@ func (d *decision) rolloutCanary() {
 	if d.plan.Err != nil {
 		return
 	}
+	d.reconcileAnalysisRuns()
+	if len(d.pause.add) > 0 {
+		d.syncStatusCanary() // paused on an inconclusive run
+		return
+	}
+	if d.plan.Err != nil {
+		return
+	}
 	if d.reconcileCanaryReplicaSets() {
 		d.syncStatusCanary()
 		return

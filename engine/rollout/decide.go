@@ -42,6 +42,8 @@ type decision struct {
 	services map[string]*corev1.Service
 	// holdPromotion keeps the new version from becoming stable (AWS does not show the final weight yet).
 	holdPromotion bool
+	// an is the reconcile's view of the rollout's AnalysisRuns.
+	an analysisState
 }
 
 // Decide computes the next step for a rollout from the observed state. It performs no I/O and does
@@ -113,6 +115,7 @@ func (d *decision) classify() {
 	d.newStatus = v1alpha1.RolloutStatus{RestartedAt: d.ro.Status.RestartedAt, ALB: d.ro.Status.ALB, ALBs: d.ro.Status.ALBs}
 	d.newStatus.Canary.Weights = d.ro.Status.Canary.Weights
 	d.newStatus.Canary.StablePingPong = d.ro.Status.Canary.StablePingPong
+	d.classifyAnalysis()
 	if d.fullyPromoted() && d.ro.Status.Abort {
 		d.pause.removeAbort = true // an abort of a finished update means nothing
 	}

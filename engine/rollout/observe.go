@@ -35,7 +35,19 @@ type Observed struct {
 	// Istio, as stored; missing ones are absent.
 	VirtualServices map[string]*unstructured.Unstructured
 	DestinationRule *unstructured.Unstructured
-	Now             time.Time
+	// ApisixRoutes are the rollout's ApisixRoute and the header routes named in managedRoutes,
+	// by name (all in the rollout's namespace), as stored; missing ones are absent.
+	ApisixRoutes map[string]*unstructured.Unstructured
+	Now          time.Time
+
+	// AnalysisRuns are the AnalysisRuns the rollout controls; TakenAnalysisRunNames the names of
+	// the namespace's other runs.
+	AnalysisRuns          []*v1alpha1.AnalysisRun
+	TakenAnalysisRunNames map[string]bool
+	// AnalysisTemplates and ClusterAnalysisTemplates are the templates the rollout's analyses
+	// reference (and those they reference), by name, those that exist.
+	AnalysisTemplates        map[string]*v1alpha1.AnalysisTemplate
+	ClusterAnalysisTemplates map[string]*v1alpha1.ClusterAnalysisTemplate
 }
 
 // revision reads the rollout.argoproj.io/revision annotation (0 when absent or malformed).

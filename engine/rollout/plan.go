@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
@@ -50,6 +51,14 @@ const (
 	// Istio's objects, by merge patch (they may live in other namespaces).
 	PatchVirtualService  ActionKind = "PatchVirtualService"
 	PatchDestinationRule ActionKind = "PatchDestinationRule"
+	// APISIX's route objects: the user's by merge patch; the header routes are created and deleted.
+	PatchApisixRoute  ActionKind = "PatchApisixRoute"
+	CreateApisixRoute ActionKind = "CreateApisixRoute"
+	DeleteApisixRoute ActionKind = "DeleteApisixRoute"
+	// AnalysisRuns, through the dynamic client: created, terminated (merge patch), deleted.
+	CreateAnalysisRun ActionKind = "CreateAnalysisRun"
+	PatchAnalysisRun  ActionKind = "PatchAnalysisRun"
+	DeleteAnalysisRun ActionKind = "DeleteAnalysisRun"
 )
 
 // Action is one write. Exactly the fields its kind needs are set.
@@ -58,11 +67,17 @@ type Action struct {
 	ReplicaSet *appsv1.ReplicaSet // Create/Update: the whole object as it should be stored
 	Rollout    *v1alpha1.Rollout  // UpdateRollout
 	Name       string             // Delete/Patch: the object's name
-	Namespace  string             // Patch of an Istio object: its namespace
-	Patch      []byte             // PatchService
-	PatchType  types.PatchType
+	Namespace  string             // Patch of an Istio object, any APISIX action: its namespace
+	// Object is the ApisixRoute to create (CreateApisixRoute), or the one to delete as observed
+	// (DeleteApisixRoute, whose UID is the delete's precondition).
+	Object    *unstructured.Unstructured
+	Patch     []byte // PatchService
+	PatchType types.PatchType
 	// Events are emitted right after the write succeeds.
 	Events []Event
+
+	// AnalysisRun is the run to create (CreateAnalysisRun).
+	AnalysisRun *v1alpha1.AnalysisRun
 }
 
 func (a Action) String() string {
@@ -83,6 +98,18 @@ func (a Action) String() string {
 		return fmt.Sprintf("patch VirtualService %s/%s %s", a.Namespace, a.Name, a.Patch)
 	case PatchDestinationRule:
 		return fmt.Sprintf("patch DestinationRule %s/%s %s", a.Namespace, a.Name, a.Patch)
+	case PatchApisixRoute:
+		return fmt.Sprintf("patch ApisixRoute %s/%s %s", a.Namespace, a.Name, a.Patch)
+	case CreateApisixRoute:
+		return fmt.Sprintf("create ApisixRoute %s/%s", a.Namespace, a.Name)
+	case DeleteApisixRoute:
+		return fmt.Sprintf("delete ApisixRoute %s/%s", a.Namespace, a.Name)
+	case CreateAnalysisRun:
+		return "create AnalysisRun " + a.AnalysisRun.Name
+	case PatchAnalysisRun:
+		return fmt.Sprintf("patch AnalysisRun %s %s", a.Name, a.Patch)
+	case DeleteAnalysisRun:
+		return "delete AnalysisRun " + a.Name
 	}
 	return string(a.Kind)
 }

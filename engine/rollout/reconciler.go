@@ -43,6 +43,13 @@ type Reader interface {
 	// VirtualService and DestinationRule return Istio objects, as stored, or a NotFound error.
 	VirtualService(namespace, name string) (*unstructured.Unstructured, error)
 	DestinationRule(namespace, name string) (*unstructured.Unstructured, error)
+	// ApisixRoute returns an APISIX ApisixRoute, as stored, or a NotFound error.
+	ApisixRoute(namespace, name string) (*unstructured.Unstructured, error)
+	// AnalysisRuns lists the AnalysisRuns of a namespace.
+	AnalysisRuns(namespace string) ([]*v1alpha1.AnalysisRun, error)
+	// AnalysisTemplate and ClusterAnalysisTemplate return a template or a NotFound error.
+	AnalysisTemplate(namespace, name string) (*v1alpha1.AnalysisTemplate, error)
+	ClusterAnalysisTemplate(name string) (*v1alpha1.ClusterAnalysisTemplate, error)
 }
 
 // Deps is everything the engine is handed; it owns no clients, clocks or caches of its own.
@@ -54,7 +61,7 @@ type Deps struct {
 	Events   record.EventRecorder
 	// ELBv2 reads AWS for target-group verification; nil when the controller has no AWS access.
 	ELBv2 aws.ELBv2
-	// Dynamic writes the router objects that have no typed client here (Istio's).
+	// Dynamic writes the router objects that have no typed client here (Istio's, APISIX's).
 	Dynamic dynamic.Interface
 }
 
@@ -177,6 +184,12 @@ func (r *Reconciler) observe(ctx context.Context, ns, name string) (Observed, er
 	if err := r.observeIstio(&in); err != nil {
 		return Observed{}, err
 	}
+	if err := r.observeApisix(&in); err != nil {
+		return Observed{}, err
+	}
+	if err := r.observeAnalysis(ctx, &in); err != nil {
+		return Observed{}, err
+	}
 	if r.cfg.VerifyTargetGroup && r.deps.ELBv2 != nil {
 		if err := r.observeAWS(ctx, &in); err != nil {
 			return Observed{}, err
@@ -256,6 +269,10 @@ func (r *Reconciler) write(ctx context.Context, ns string, a Action) error {
 		return r.patchIstio(ctx, VirtualServiceResource, a)
 	case PatchDestinationRule:
 		return r.patchIstio(ctx, DestinationRuleResource, a)
+	case PatchApisixRoute, CreateApisixRoute, DeleteApisixRoute:
+		return r.writeApisix(ctx, a)
+	case CreateAnalysisRun, PatchAnalysisRun, DeleteAnalysisRun:
+		return r.writeAnalysisRun(ctx, ns, a)
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
 }

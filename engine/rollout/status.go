@@ -132,8 +132,10 @@ func (d *decision) completedCurrentStep() bool {
 		return atDesiredCanaryCounts(d.ro, d.newRS, d.stableRS, d.otherRSs) && weightsVerified(d.newStatus)
 	case step.SetHeaderRoute != nil, step.SetMirrorRoute != nil:
 		return true
+	case step.Analysis != nil:
+		return d.completedStepAnalysis()
 	}
-	return false // analysis, experiment and plugin steps complete through their own controllers
+	return false // experiment and plugin steps complete through their own controllers
 }
 
 func weightsVerified(st v1alpha1.RolloutStatus) bool {

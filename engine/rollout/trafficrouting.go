@@ -59,6 +59,18 @@ func (d *decision) reconcileTrafficRouting() {
 			d.plan.warn(reasonIstioWeightNotInEffect, "VirtualService weights differ from the canary weight %d (changed outside the rollout?): setting them again", desired)
 		}
 	}
+	apisixInEffect := true
+	if c.TrafficRouting.Apisix != nil {
+		var err error
+		if apisixInEffect, err = d.setApisixWeight(desired); err != nil {
+			d.plan.warn(reasonTrafficRoutingError, "%v", err)
+			d.plan.Err = err
+			return
+		}
+		if prev := d.ro.Status.Canary.Weights; !apisixInEffect && prev != nil && prev.Canary.Weight == desired && prev.Verified != nil {
+			d.plan.warn(reasonApisixWeightNotInEffect, "ApisixRoute weights differ from the canary weight %d (changed outside the rollout?): setting them again", desired)
+		}
+	}
 	weights := &v1alpha1.TrafficWeights{
 		Canary: v1alpha1.WeightDestination{Weight: desired, PodTemplateHash: canaryHash, ServiceName: canarySvc},
 		Stable: v1alpha1.WeightDestination{Weight: maxW - desired, PodTemplateHash: stableHash, ServiceName: stableSvc},
@@ -70,10 +82,11 @@ func (d *decision) reconcileTrafficRouting() {
 	} else {
 		d.newStatus.Canary.Weights = prev.DeepCopy()
 	}
-	if c.TrafficRouting.Istio != nil && d.shouldVerifyWeight(desired) {
-		// Read back: the step completes once the stored VirtualServices carry the weight.
-		d.newStatus.Canary.Weights.Verified = &istioInEffect
-		if !istioInEffect && desired == maxW {
+	if (c.TrafficRouting.Istio != nil || c.TrafficRouting.Apisix != nil) && d.shouldVerifyWeight(desired) {
+		// Read back: the step completes once the stored VirtualServices (ApisixRoute) carry the weight.
+		inEffect := istioInEffect && apisixInEffect
+		d.newStatus.Canary.Weights.Verified = &inEffect
+		if !inEffect && desired == maxW {
 			d.holdPromotion = true
 		}
 	} else if spec := c.TrafficRouting.ALB; spec != nil && d.shouldVerifyWeight(desired) {

@@ -21,43 +21,30 @@ func (d *decision) validate() *field.Error {
 	if err := unsupported(d.ro); err != nil {
 		return err
 	}
-	return d.validateServices()
+	if err := d.validateServices(); err != nil {
+		return err
+	}
+	return d.validateAnalysis()
 }
 
 // unsupported rejects valid specs that need parts of the engine not built yet, naming the part.
 func unsupported(ro *v1alpha1.Rollout) *field.Error {
 	p := field.NewPath("spec", "strategy")
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		bp := p.Child("blueGreen")
-		if bg.PrePromotionAnalysis != nil {
-			return field.Forbidden(bp.Child("prePromotionAnalysis"), "analysis is not supported by this rolloutlab build yet")
-		}
-		if bg.PostPromotionAnalysis != nil {
-			return field.Forbidden(bp.Child("postPromotionAnalysis"), "analysis is not supported by this rolloutlab build yet")
-		}
+	if ro.Spec.Strategy.BlueGreen != nil {
 		return nil
 	}
 	c := ro.Spec.Strategy.Canary
 	cp := p.Child("canary")
-	if tr := c.TrafficRouting; tr != nil {
-		tp := cp.Child("trafficRouting")
-		switch {
-		case tr.Apisix != nil:
-			return field.Forbidden(tp.Child("apisix"), "APISIX traffic routing is not supported by this rolloutlab build yet")
-		}
-	}
-	if c.Analysis != nil {
-		return field.Forbidden(cp.Child("analysis"), "background analysis is not supported by this rolloutlab build yet")
-	}
+	tr := c.TrafficRouting
 	for i, s := range c.Steps {
 		sp := cp.Child("steps").Index(i)
 		switch {
-		case s.Analysis != nil:
-			return field.Forbidden(sp.Child("analysis"), "analysis steps are not supported by this rolloutlab build yet")
 		case s.Experiment != nil:
 			return field.Forbidden(sp.Child("experiment"), "experiment steps are not supported by rolloutlab")
-		case (s.SetHeaderRoute != nil || s.SetMirrorRoute != nil) && (c.TrafficRouting == nil || c.TrafficRouting.Istio == nil):
-			return field.Forbidden(sp, "header and mirror routes need Istio traffic routing in this rolloutlab build")
+		case s.SetMirrorRoute != nil && (tr == nil || tr.Istio == nil):
+			return field.Forbidden(sp, "mirror routes need Istio traffic routing in this rolloutlab build")
+		case s.SetHeaderRoute != nil && (tr == nil || tr.Istio == nil && tr.Apisix == nil):
+			return field.Forbidden(sp, "header routes need Istio or APISIX traffic routing in this rolloutlab build")
 		}
 	}
 	return nil
@@ -103,6 +90,9 @@ func (d *decision) validateServices() *field.Error {
 	}
 	if msg := d.validateIstio(); msg != "" {
 		return field.Invalid(field.NewPath("spec", "strategy", "canary", "trafficRouting", "istio"), "", msg)
+	}
+	if msg := d.validateApisix(); msg != "" {
+		return field.Invalid(field.NewPath("spec", "strategy", "canary", "trafficRouting", "apisix"), "", msg)
 	}
 	if spec := albSpec(d.ro); spec != nil {
 		ap := field.NewPath("spec", "strategy", "canary", "trafficRouting", "alb")

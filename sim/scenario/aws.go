@@ -84,7 +84,7 @@ func parseController(n *yaml.Node, p string, cfg *sim.Config) error {
 // parseTraffic reads a traffic mapping (world.traffic, startTraffic).
 func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 	var t sim.TrafficConfig
-	es, err := fields(n, p, "rate", "ingress", "host", "headers", "tick")
+	es, err := fields(n, p, "rate", "ingress", "host", "headers", "tick", "via")
 	if err != nil {
 		return t, err
 	}
@@ -116,6 +116,10 @@ func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 			}
 		case "tick":
 			t.Tick, err = duration(e.value, fp)
+		case "via":
+			if t.Via, err = str(e.value, fp); err == nil && t.Via != sim.ViaMesh && t.Via != sim.ViaApisix {
+				err = errAt(e.value, fp, "want %s or %s, got %q", sim.ViaMesh, sim.ViaApisix, t.Via)
+			}
 		}
 		if err != nil {
 			return t, err
@@ -125,7 +129,10 @@ func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 		return t, errAt(n, p+".rate", "traffic needs a rate (requests per second)")
 	}
 	if (t.Ingress == "") == (t.Host == "") {
-		return t, errAt(n, p, "traffic goes either through an ALB (ingress: NAME) or into the mesh (host: NAME)")
+		return t, errAt(n, p, "traffic goes either through an ALB (ingress: NAME) or into the mesh or APISIX (host: NAME)")
+	}
+	if t.Via != "" && t.Host == "" {
+		return t, errAt(n, p+".via", "via picks the entry of host traffic: say host: too")
 	}
 	return t, nil
 }
@@ -222,4 +229,34 @@ func (b Bounds) String() string {
 		return "at most " + strconv.FormatInt(*b.Max, 10)
 	}
 	return "any"
+}
+
+// parseApps reads world.apps: images whose pods misbehave ({IMAGE: {errorRate: 50%, latency: 2s}}).
+func parseApps(n *yaml.Node, p string) (map[string]sim.AppFault, error) {
+	images, err := anyFields(n, p)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]sim.AppFault{}
+	for _, img := range images {
+		ip := p + "." + img.key
+		es, err := fields(img.value, ip, "errorRate", "latency")
+		if err != nil {
+			return nil, err
+		}
+		var f sim.AppFault
+		for _, e := range es {
+			switch e.key {
+			case "errorRate":
+				f.ErrorRate, err = probability(e.value, ip+"."+e.key)
+			case "latency":
+				f.Latency, err = duration(e.value, ip+"."+e.key)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out[img.key] = f
+	}
+	return out, nil
 }

@@ -196,6 +196,10 @@ func (r *runner) step(st Step) (failure string, err error) {
 		return "", nil
 	case KindStartTraffic:
 		return "", w.StartTraffic(st.Traffic)
+	case KindPrometheusDown:
+		w.Prometheus.Down = true
+		w.Kernel.After(st.For, "prometheus/up", "", func() { w.Prometheus.Down = false })
+		return "", nil
 	case KindRejectRouteWrites:
 		stop := r.rejectRouteWrites()
 		w.Kernel.After(st.For, "admission/accept", "", stop)
@@ -412,6 +416,16 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 	if x.MeshWeights != nil {
 		checkVirtualServices(w, ro, x.MeshWeights, true, differs)
 	}
+	if x.ApisixRoutes != nil {
+		checkApisixRoutes(w, ro, x.ApisixRoutes, false, differs)
+	}
+	if x.GatewayWeights != nil {
+		checkApisixRoutes(w, ro, x.GatewayWeights, true, differs)
+	}
+	if x.AllAnsweredBy != nil {
+		checkAllAnsweredBy(w, *x.AllAnsweredBy, differs)
+	}
+	checkAnalysis(w, ro, x, differs)
 	if x.ALBReady != nil {
 		if why := w.AWS.NotReady(); (why == "") != *x.ALBReady {
 			if why == "" {

@@ -78,11 +78,13 @@ const (
 	// Faults of the route objects (Istio).
 	KindEditVirtualService = "editVirtualService"
 	KindRejectRouteWrites  = "rejectRouteWrites"
+	// Faults of the metric provider.
+	KindPrometheusDown = "prometheusDown"
 )
 
 var stepKinds = []string{KindApply, KindSetImage, KindPromote, KindAbort, KindRetry, KindPause, KindResume,
 	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine, KindLBCOutage, KindAWSThrottle, KindAWSErrors,
-	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites}
+	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites, KindPrometheusDown}
 
 // awsKinds are the steps that need world.aws.
 var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic}
@@ -110,6 +112,16 @@ type Expectation struct {
 	// VirtualServices is the canary weight of every route the rollout manages in each
 	// VirtualService, as stored; MeshWeights the same as the proxies route by it.
 	VirtualServices, MeshWeights map[string]int32
+	// ApisixRoutes is the canary backend's weight in every rule the rollout manages in each
+	// ApisixRoute (its own or a header route; Absent: no such route), as stored; GatewayWeights
+	// the same as the APISIX gateway routes by it.
+	ApisixRoutes, GatewayWeights map[string]int32
+	// AllAnsweredBy: requests were answered, every one by this revision.
+	AllAnsweredBy *int64
+	// AnalysisRuns is the number of AnalysisRuns the rollout owns; AnalysisRun a fact about the
+	// newest one.
+	AnalysisRuns *int
+	AnalysisRun  *AnalysisRunExpectation
 }
 
 // SpecAvailable is "spec/available" replicas of a revision.
@@ -268,7 +280,7 @@ func parseManifests(n *yaml.Node, into map[string]string) error {
 
 func parseWorld(n *yaml.Node, cfg *sim.Config) error {
 	es, err := fields(n, "world", "nodes", "podStart", "podReady", "podExit", "crashingImages", "watchDelay", "controllerDelay", "resync",
-		"aws", "controller", "traffic", "istio")
+		"aws", "controller", "traffic", "istio", "apps", "apisix")
 	if err != nil {
 		return err
 	}
@@ -301,6 +313,10 @@ func parseWorld(n *yaml.Node, cfg *sim.Config) error {
 			cfg.Traffic, err = parseTraffic(e.value, p)
 		case "istio":
 			cfg.Istio, err = parseIstio(e.value, p)
+		case "apisix":
+			cfg.Apisix, err = parseApisix(e.value, p)
+		case "apps":
+			cfg.Apps, err = parseApps(e.value, p)
 		case "crashingImages":
 			cfg.Kubelet.ImageCrash = map[string]dist.PerMille{}
 			var images []string
@@ -353,7 +369,7 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 		err = optionalMapping(n, p, nil)
 	case KindEditVirtualService:
 		err = parseEditVirtualService(n, p, &st)
-	case KindRejectRouteWrites:
+	case KindRejectRouteWrites, KindPrometheusDown:
 		st.For, err = duration(n, p)
 	case KindCrashEngine:
 		err = optionalMapping(n, p, func(e entry) (err error) {
@@ -388,7 +404,8 @@ func optionalMapping(n *yaml.Node, p string, set func(entry) error, allowed ...s
 
 func parseExpectation(n *yaml.Node, p string, st *Step) error {
 	es, err := fields(n, p, "within", "phase", "message", "step", "paused", "abort", "weight", "actualWeight",
-		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady", "virtualServices", "meshWeights")
+		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady", "virtualServices", "meshWeights",
+		"apisixRoutes", "gatewayWeights", "allAnsweredBy", "analysisRuns", "analysisRun")
 	if err != nil {
 		return err
 	}
@@ -396,6 +413,13 @@ func parseExpectation(n *yaml.Node, p string, st *Step) error {
 	for _, e := range es {
 		fp := p + "." + e.key
 		switch e.key {
+		case "analysisRuns":
+			var v int64
+			v, err = integer(e.value, fp)
+			c := int(v)
+			x.AnalysisRuns = &c
+		case "analysisRun":
+			x.AnalysisRun, err = parseAnalysisRun(e.value, fp)
 		case "within":
 			st.Within, err = duration(e.value, fp)
 		case "phase":
@@ -441,6 +465,14 @@ func parseExpectation(n *yaml.Node, p string, st *Step) error {
 			x.VirtualServices, err = parseWeights(e.value, fp)
 		case "meshWeights":
 			x.MeshWeights, err = parseWeights(e.value, fp)
+		case "apisixRoutes":
+			x.ApisixRoutes, err = parseRouteWeights(e.value, fp)
+		case "gatewayWeights":
+			x.GatewayWeights, err = parseRouteWeights(e.value, fp)
+		case "allAnsweredBy":
+			var v int64
+			v, err = integer(e.value, fp)
+			x.AllAnsweredBy = &v
 		case "albReady":
 			var b bool
 			b, err = boolean(e.value, fp)

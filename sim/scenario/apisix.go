@@ -1,0 +1,121 @@
+package scenario
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/sim"
+)
+
+// Absent, as the expected weight of an ApisixRoute, says there is no such route.
+const Absent int32 = -1
+
+// parseApisix reads world.apisix: its presence gives the world an Apache APISIX gateway.
+func parseApisix(n *yaml.Node, p string) (*sim.ApisixConfig, error) {
+	cfg := sim.DefaultApisixConfig()
+	if n.Kind == yaml.ScalarNode && (n.Value == "" || n.Tag == "!!null") {
+		return &cfg, nil
+	}
+	es, err := fields(n, p, "pushDelay")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if cfg.Gateway.PushDelay, err = delay(e.value, p+"."+e.key); err != nil {
+			return nil, err
+		}
+	}
+	return &cfg, nil
+}
+
+// parseRouteWeights reads a mapping of ApisixRoute name → canary weight, or `absent`.
+func parseRouteWeights(n *yaml.Node, p string) (map[string]int32, error) {
+	es, err := anyFields(n, p)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int32{}
+	for _, e := range es {
+		fp := p + "." + e.key
+		if e.value.Kind == yaml.ScalarNode && e.value.Value == "absent" {
+			out[e.key] = Absent
+			continue
+		}
+		v, err := integer(e.value, fp)
+		if err == nil && (v < 0 || v > 100) {
+			err = errAt(e.value, fp, "want a weight from 0 to 100, or absent")
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[e.key] = int32(v)
+	}
+	return out, nil
+}
+
+// checkApisixRoutes compares the canary backend's weight in every rule the rollout manages in
+// each ApisixRoute (its own, or a header route), as stored or as the gateway routes with it.
+func checkApisixRoutes(w *sim.World, ro *v1alpha1.Rollout, want map[string]int32, pushed bool, differs func(string, any, any)) {
+	what := "canary weight in ApisixRoute"
+	if pushed {
+		what = "canary weight the APISIX gateway routes by, ApisixRoute"
+	}
+	if pushed && w.Apisix == nil {
+		differs("the APISIX gateway", "absent (add apisix: to world:)", "present")
+		return
+	}
+	for _, name := range sortedKeys(want) {
+		got, found, err := w.ApisixRouteCanaryWeights(ro, name, pushed)
+		switch {
+		case err != nil:
+			differs(what+" "+name, err.Error(), describeRouteWeight(want[name]))
+		case !found && want[name] != Absent:
+			differs(what+" "+name, "absent", want[name])
+		case found && want[name] == Absent:
+			differs(what+" "+name, got, "absent")
+		case found:
+			for _, g := range got {
+				if g != want[name] {
+					differs(what+" "+name, got, want[name])
+					break
+				}
+			}
+		}
+	}
+}
+
+func describeRouteWeight(w int32) string {
+	if w == Absent {
+		return "absent"
+	}
+	return strconv.Itoa(int(w))
+}
+
+// checkAllAnsweredBy: some requests were answered, and every one by the given revision.
+func checkAllAnsweredBy(w *sim.World, rev int64, differs func(string, any, any)) {
+	if w.Traffic == nil || w.Traffic.Stats.Total == 0 {
+		differs("the requests answered", "none (no traffic)", fmt.Sprintf("all by revision %d", rev))
+		return
+	}
+	want := fmt.Sprintf("r%d", rev)
+	var others []string
+	answered := 0
+	for _, v := range sortedKeys(w.Traffic.Stats.ByVersion) {
+		n := w.Traffic.Stats.ByVersion[v]
+		answered += n
+		if r, _, _ := strings.Cut(v, " "); r != want {
+			others = append(others, fmt.Sprintf("%d by %s", n, v))
+		}
+	}
+	if answered == 0 || len(others) > 0 {
+		got := "none"
+		if len(others) > 0 {
+			got = strings.Join(others, ", ")
+		}
+		differs("the requests answered by other revisions", got, fmt.Sprintf("all by revision %d", rev))
+	}
+}
