@@ -106,16 +106,19 @@ Feature: Traffic management with Apache APISIX
     And the ApisixRoute testers sends requests whose header X-Tester matches "^qa-.*" to rollout-apisix-canary-canary
     And the APISIX gateway sends 100% to rollout-apisix-canary-canary through the ApisixRoute testers within 5 seconds
     And the ApisixRoute rollouts-apisix-route sends 100% to rollout-apisix-canary-stable and 0% to rollout-apisix-canary-canary
-    When 50 requests per second with the header X-Tester: qa-alice go to rollouts-demo.apisix.local
+    When 100 requests per second go to rollouts-demo.apisix.local
+    And the testers send 10 requests per second with the header X-Tester: qa-alice to rollouts-demo.apisix.local
     And 1 minute passes
-    Then every request was answered by argoproj/rollouts-demo:yellow
+    Then all requests of the testers were answered by argoproj/rollouts-demo:yellow
+    And all requests to the host rollouts-demo.apisix.local were answered by argoproj/rollouts-demo:blue
     And no request failed
 
-    # An abort takes the header route away before the canary pod goes: the tester is back on blue.
+    # An abort takes the header route away before the canary pod goes: the testers are back on blue.
     When I abort the rollout
     Then the rollout becomes Degraded within 1 minute
-    And the APISIX gateway has no ApisixRoute testers within 10 seconds
-    When 1 minute passes
+    And there is no ApisixRoute testers within 10 seconds
+    When the testers send 10 requests per second with the header X-Tester: qa-alice to rollouts-demo.apisix.local
+    And 1 minute passes
     Then no pods run revision 2
-    And requests were answered by argoproj/rollouts-demo:blue
+    And all requests of the testers were answered by argoproj/rollouts-demo:blue
     And no request failed

@@ -29,6 +29,9 @@ type driver interface {
 	// VerifyTargetGroups: the rollout controller runs with --aws-verify-target-group (on) or
 	// without it (off, Argo's default).
 	VerifyTargetGroups(on bool) error
+	// UseIstio: the cluster runs Istio, a service mesh whose proxies route by VirtualServices
+	// and DestinationRules.
+	UseIstio() error
 	// UseAPISIX: Apache APISIX and its ingress controller run in the cluster, routing requests by
 	// ApisixRoutes.
 	UseAPISIX() error
@@ -71,12 +74,20 @@ type driver interface {
 	// StartTraffic has clients send perSecond requests a second to the load balancer of an Ingress
 	// ("namespace/name"), from now on; they start once its DNS name is known.
 	StartTraffic(ingress string, perSecond int) error
-	// StartHostTraffic has clients send perSecond requests a second for a host to the cluster's
-	// gateway (APISIX), each with the given headers, from now on.
-	StartHostTraffic(host string, headers map[string]string, perSecond int) error
-	// Requests counts the clients' requests so far by outcome (zero when none were sent). Failed
-	// counts the 5xx answers; PerSecond is the series per status code.
+	// StartGatewayTraffic has a group of clients (source, a name) send perSecond requests a
+	// second for host to the APISIX gateway with headers on each one, from now on, alongside the
+	// other groups (as StartMeshTraffic does into the mesh).
+	StartGatewayTraffic(source, host string, headers map[string]string, perSecond int) error
+	// StartMeshTraffic has a group of clients (source, a name) send perSecond requests a second
+	// into the Istio mesh for host (the ingress gateway, as Host header) with headers on each
+	// one, from now on, alongside the other groups; a group started again replaces its clients
+	// and counts its requests from then on.
+	StartMeshTraffic(source, host string, headers map[string]string, perSecond int) error
+	// Requests counts every client's requests so far (every group's) by outcome (zero when none
+	// were sent). Failed counts the 5xx answers; PerSecond is the series per status code.
 	Requests() (sim.TrafficStats, error)
+	// SourceRequests counts the requests of one group of clients since it (re)started.
+	SourceRequests(source string) (sim.TrafficStats, error)
 
 	// ALB is what the application load balancers do now: the rules in effect at the data plane,
 	// which lag the ones the API accepted.
@@ -86,6 +97,11 @@ type driver interface {
 	// ApisixRoute is an ApisixRoute ("namespace/name") as the API server holds it, or (pushed) as
 	// the APISIX gateway routes by it now; nil when there is none.
 	ApisixRoute(name string, pushed bool) (*unstructured.Unstructured, error)
+	// VirtualService is a VirtualService ("namespace/name") as the API server stores it, or
+	// (proxies) as the mesh's proxies route by it now, which lags: a cluster driver rebuilds
+	// its routes from the ingress gateway's Envoy configuration (istioctl proxy-config routes).
+	// nil when the proxies have none.
+	VirtualService(name string, proxies bool) (*unstructured.Unstructured, error)
 
 	// Rollout is the Rollout object as the API server holds it, status included.
 	Rollout(rollout string) (*v1alpha1.Rollout, error)

@@ -278,10 +278,10 @@ func (d *simDriver) StartTraffic(ingress string, perSecond int) error {
 }
 
 func (d *simDriver) Requests() (sim.TrafficStats, error) {
-	if d.w.Traffic == nil {
-		return sim.TrafficStats{}, nil
+	if t := d.w.RequestTotals(); t != nil {
+		return *t, nil
 	}
-	return d.w.Traffic.Stats, nil
+	return sim.TrafficStats{}, nil
 }
 
 // ALB reads the rules in effect at each listener's data plane and turns each forward action's

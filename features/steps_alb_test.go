@@ -258,7 +258,7 @@ func (r *run) requests() (sim.TrafficStats, error) {
 		return st, err
 	}
 	if st.Total == 0 {
-		return st, fmt.Errorf(`no request has been sent: say "When 100 requests per second flow through the ingress NAME" once the ALB is ready`)
+		return st, fmt.Errorf(`no request has been sent: say "When 100 requests per second flow through the ingress NAME" once the ALB is ready, or "... flow to the host HOST" in a mesh`)
 	}
 	return st, nil
 }

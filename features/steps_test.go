@@ -36,8 +36,8 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 		return r.setSeed(n)
 	}))
 	sc.Step(`^(?:I apply )?(?:the|a|an) (?:[\w'-]+ )*manifest(?: is applied)?:$`, rp(r.applyDocString))
-	sc.Step(`^(?:I apply )?the (basic canary guide|ALB guide|ALB ping-pong example|ALB blue-green example)'s `+
-		`((?:rollout|services?|ingress)(?:(?:, | and )(?:rollout|services?|ingress))*)(?: (?:is|are) applied)?$`, rp(r.applyGuide))
+	sc.Step(`^(?:I apply )?the (basic canary guide|ALB guide|ALB ping-pong example|ALB blue-green example|Istio guide|Istio guide text|Istio subset example|Istio header-route example)'s `+
+		`((?:rollout|services?|ingress|virtualservices?|gateway|destinationrule)(?:(?:, | and )(?:rollout|services?|ingress|virtualservices?|gateway|destinationrule))*)(?: (?:is|are) applied)?$`, rp(r.applyGuide))
 	sc.Step(`^I note the ReplicaSets$`, rp(func() error { r.note("I noted them"); return nil }))
 
 	// Acting as the user (kubectl argo rollouts ...).
@@ -185,6 +185,8 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 	registerALBSteps(sc, r)
 	// Apache APISIX: ApisixRoutes, header routes, clients calling through the gateway.
 	registerAPISIXSteps(sc, r)
+	// The service mesh: Istio's VirtualServices, DestinationRules and proxies.
+	registerIstioSteps(sc, r)
 }
 
 // expect checks x now (within == "") or waits up to within for it to hold.

@@ -39,6 +39,9 @@ type TrafficConfig struct {
 	// Via picks the entry of host traffic when the world has both: ViaMesh or ViaApisix ("":
 	// the mesh, or APISIX when the world has no mesh).
 	Via string
+	// Name, when set, makes the load a named source that runs alongside the others
+	// (StartTrafficSource); "" is the main load.
+	Name string
 }
 
 // The entries of host traffic.

@@ -80,6 +80,9 @@ type World struct {
 	Apisix *apisix.Gateway
 	// Traffic is the client load (nil until started).
 	Traffic *Traffic
+	// sources are the named traffic sources running (sources.go); allSources every one started.
+	sources    map[string]*Traffic
+	allSources []*Traffic
 	// Net is the pod network the load balancers and proxies reach pods through.
 	Net Network
 	// Metrics are the series the traffic produced, as Prometheus scraped them; Prometheus
@@ -189,7 +192,7 @@ func (w *World) StartTraffic(cfg TrafficConfig) error {
 	}
 	if cfg.Host != "" {
 		if w.Mesh == nil {
-			return fmt.Errorf("traffic to host %s goes through the mesh: the world needs Istio (world.istio)", cfg.Host)
+			return fmt.Errorf("traffic to host %s goes through a mesh or gateway: the world needs Istio (world.istio) or APISIX (world.apisix)", cfg.Host)
 		}
 		old := w.Traffic
 		w.Traffic = newTraffic(w, cfg, meshFrontend{mesh: w.Mesh, headers: cfg.Headers})

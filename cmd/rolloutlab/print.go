@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -80,10 +81,17 @@ func describeStep(st scenario.Step) string {
 	case scenario.KindAWSErrors:
 		return fmt.Sprintf("ELBv2 %s fails %d‰ of the time (%s)", st.Operation, st.Rate, st.ErrorCode)
 	case scenario.KindStartTraffic:
-		if st.Traffic.Host != "" {
-			return fmt.Sprintf("start %d requests/s to %s", st.Traffic.Rate, st.Traffic.Host)
+		who := ""
+		if st.Traffic.Name != "" {
+			who = " (" + st.Traffic.Name + ")"
 		}
-		return fmt.Sprintf("start %d requests/s through %s", st.Traffic.Rate, st.Traffic.Ingress)
+		for _, k := range keysOf(st.Traffic.Headers) {
+			who += fmt.Sprintf(" with %s: %s", k, st.Traffic.Headers[k])
+		}
+		if st.Traffic.Host != "" {
+			return fmt.Sprintf("start %d requests/s to %s%s", st.Traffic.Rate, st.Traffic.Host, who)
+		}
+		return fmt.Sprintf("start %d requests/s through %s%s", st.Traffic.Rate, st.Traffic.Ingress, who)
 	case scenario.KindEditVirtualService:
 		return fmt.Sprintf("someone edits VirtualService %s: canary weight %d", st.Object, st.Weight)
 	case scenario.KindPrometheusDown:
@@ -91,6 +99,9 @@ func describeStep(st scenario.Step) string {
 	case scenario.KindRejectRouteWrites:
 		return fmt.Sprintf("admission rejects VirtualService and DestinationRule writes for %s", st.For)
 	case scenario.KindStopTraffic:
+		if st.Traffic.Name != "" {
+			return "stop the traffic (" + st.Traffic.Name + ")"
+		}
 		return "stop the traffic"
 	}
 	return st.Kind
@@ -150,6 +161,9 @@ func (p *printer) summary(res *scenario.Result, wall time.Duration) {
 			fmt.Fprintln(p.out, l)
 		}
 	}
+	for _, name := range keysOf(res.Sources) {
+		fmt.Fprintf(p.out, "  of which %s: %s\n", name, res.Sources[name].Summary())
+	}
 	for _, f := range res.Findings {
 		fmt.Fprintf(p.out, "safety: at %s, %s: %s\n", clock(f.T), f.Rule, f.What)
 	}
@@ -190,4 +204,14 @@ func wrap(s string, width int) string {
 		col += len(w)
 	}
 	return b.String()
+}
+
+// keysOf lists a map's keys in order.
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

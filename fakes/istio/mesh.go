@@ -44,6 +44,7 @@ type Config struct {
 type Request struct {
 	Host    string            // a host of a VirtualService (Host header / SNI)
 	Path    string            // "/" when empty
+	Method  string            // "GET" when empty
 	Headers map[string]string // matched case-insensitively by name
 }
 
@@ -125,6 +126,9 @@ func (m *Mesh) Serve(req Request, r *rand.Rand) Response {
 	if req.Path == "" {
 		req.Path = "/"
 	}
+	if req.Method == "" {
+		req.Method = "GET"
+	}
 	vs := m.virtualServiceFor(req.Host)
 	if vs == nil {
 		return Response{Code: 404}
@@ -170,7 +174,7 @@ func (m *Mesh) virtualServiceFor(host string) *unstructured.Unstructured {
 }
 
 // matches: a route without match blocks takes every request; otherwise one block must match in
-// all its conditions (uri, headers).
+// all its conditions (uri, method, headers).
 func matches(route map[string]any, req Request) bool {
 	blocks, ok := route["match"].([]any)
 	if !ok || len(blocks) == 0 {
@@ -187,6 +191,9 @@ func matches(route map[string]any, req Request) bool {
 
 func blockMatches(block map[string]any, req Request) bool {
 	if uri, ok := block["uri"].(map[string]any); ok && !stringMatch(uri, req.Path, true) {
+		return false
+	}
+	if method, ok := block["method"].(map[string]any); ok && !stringMatch(method, req.Method, true) {
 		return false
 	}
 	headers, _ := block["headers"].(map[string]any)

@@ -1,9 +1,7 @@
 package scenario
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -93,29 +91,4 @@ func describeRouteWeight(w int32) string {
 		return "absent"
 	}
 	return strconv.Itoa(int(w))
-}
-
-// checkAllAnsweredBy: some requests were answered, and every one by the given revision.
-func checkAllAnsweredBy(w *sim.World, rev int64, differs func(string, any, any)) {
-	if w.Traffic == nil || w.Traffic.Stats.Total == 0 {
-		differs("the requests answered", "none (no traffic)", fmt.Sprintf("all by revision %d", rev))
-		return
-	}
-	want := fmt.Sprintf("r%d", rev)
-	var others []string
-	answered := 0
-	for _, v := range sortedKeys(w.Traffic.Stats.ByVersion) {
-		n := w.Traffic.Stats.ByVersion[v]
-		answered += n
-		if r, _, _ := strings.Cut(v, " "); r != want {
-			others = append(others, fmt.Sprintf("%d by %s", n, v))
-		}
-	}
-	if answered == 0 || len(others) > 0 {
-		got := "none"
-		if len(others) > 0 {
-			got = strings.Join(others, ", ")
-		}
-		differs("the requests answered by other revisions", got, fmt.Sprintf("all by revision %d", rev))
-	}
 }

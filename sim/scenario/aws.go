@@ -84,7 +84,7 @@ func parseController(n *yaml.Node, p string, cfg *sim.Config) error {
 // parseTraffic reads a traffic mapping (world.traffic, startTraffic).
 func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 	var t sim.TrafficConfig
-	es, err := fields(n, p, "rate", "ingress", "host", "headers", "tick", "via")
+	es, err := fields(n, p, "rate", "ingress", "host", "headers", "tick", "via", "name")
 	if err != nil {
 		return t, err
 	}
@@ -116,6 +116,8 @@ func parseTraffic(n *yaml.Node, p string) (sim.TrafficConfig, error) {
 			}
 		case "tick":
 			t.Tick, err = duration(e.value, fp)
+		case "name":
+			t.Name, err = str(e.value, fp)
 		case "via":
 			if t.Via, err = str(e.value, fp); err == nil && t.Via != sim.ViaMesh && t.Via != sim.ViaApisix {
 				err = errAt(e.value, fp, "want %s or %s, got %q", sim.ViaMesh, sim.ViaApisix, t.Via)

@@ -35,8 +35,10 @@ type Result struct {
 	Reconciles int
 	APICalls   int
 	World      *sim.World
-	Traffic    *sim.TrafficStats // client requests, when the world had traffic
-	Findings   []sim.Finding     // traffic-safety rules broken (worlds with a cloud)
+	Traffic    *sim.TrafficStats // client requests, when the world had traffic (every source)
+	// Sources are the requests of each named traffic source still running at the end.
+	Sources  map[string]*sim.TrafficStats
+	Findings []sim.Finding // traffic-safety rules broken (worlds with a cloud)
 	// Steps are the timeline steps that ran (the final expectation last), with when each began
 	// and ended; a failing step is the last one.
 	Steps []StepAt
@@ -89,8 +91,12 @@ func Run(sc *Scenario, opt Options) (*Result, error) {
 	for _, n := range w.Cluster.Reactor.Calls() {
 		res.APICalls += n
 	}
-	if w.Traffic != nil {
-		res.Traffic = &w.Traffic.Stats
+	res.Traffic = w.RequestTotals()
+	for _, name := range w.TrafficSources() {
+		if res.Sources == nil {
+			res.Sources = map[string]*sim.TrafficStats{}
+		}
+		res.Sources[name] = &w.TrafficSource(name).Stats
 	}
 	if w.AWS != nil {
 		res.Findings = w.AWS.Findings
@@ -195,7 +201,7 @@ func (r *runner) step(st Step) (failure string, err error) {
 		w.AWS.ELB.SetErrorRate(st.Operation, st.Rate, st.ErrorCode)
 		return "", nil
 	case KindStartTraffic:
-		return "", w.StartTraffic(st.Traffic)
+		return "", w.StartTrafficSource(st.Traffic)
 	case KindPrometheusDown:
 		w.Prometheus.Down = true
 		w.Kernel.After(st.For, "prometheus/up", "", func() { w.Prometheus.Down = false })
@@ -205,9 +211,7 @@ func (r *runner) step(st Step) (failure string, err error) {
 		w.Kernel.After(st.For, "admission/accept", "", stop)
 		return "", nil
 	case KindStopTraffic:
-		if w.Traffic != nil {
-			w.Traffic.Stop()
-		}
+		w.StopTrafficSource(st.Traffic.Name)
 		return "", nil
 	}
 	ns, name, err := r.target(st)
@@ -263,7 +267,14 @@ func (r *runner) traceAction(st Step) {
 	case KindAWSErrors:
 		what += fmt.Sprintf(" %s %s %d‰", st.Operation, st.ErrorCode, st.Rate)
 	case KindStartTraffic:
-		what += fmt.Sprintf(" %d rps to %s", st.Traffic.Rate, st.Traffic.Ingress)
+		to := st.Traffic.Ingress
+		if st.Traffic.Host != "" {
+			to = st.Traffic.Host
+		}
+		what += fmt.Sprintf(" %d rps to %s", st.Traffic.Rate, to)
+		if st.Traffic.Name != "" {
+			what += " (" + st.Traffic.Name + ")"
+		}
 	}
 	r.trace.Line(sim.TraceLine{T: sim.Seconds(r.w.Kernel.Elapsed()), Action: what, Obj: st.Rollout})
 }
@@ -391,8 +402,8 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 	}
 	if b := x.FailedRequests; b != nil {
 		failed := 0
-		if w.Traffic != nil {
-			failed = w.Traffic.Stats.Failed
+		if t := w.RequestTotals(); t != nil {
+			failed = t.Failed
 		}
 		if !b.Holds(int64(failed)) {
 			differs("failed requests", failed, b.String())
@@ -416,14 +427,12 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 	if x.MeshWeights != nil {
 		checkVirtualServices(w, ro, x.MeshWeights, true, differs)
 	}
+	checkIstio(w, ro, x, differs)
 	if x.ApisixRoutes != nil {
 		checkApisixRoutes(w, ro, x.ApisixRoutes, false, differs)
 	}
 	if x.GatewayWeights != nil {
 		checkApisixRoutes(w, ro, x.GatewayWeights, true, differs)
-	}
-	if x.AllAnsweredBy != nil {
-		checkAllAnsweredBy(w, *x.AllAnsweredBy, differs)
 	}
 	checkAnalysis(w, ro, x, differs)
 	if x.ALBReady != nil {
@@ -456,7 +465,7 @@ func describeMessage(m string) string {
 	return " (" + m + ")"
 }
 
-func sortedRevisions(m map[int64]SpecAvailable) []int64 {
+func sortedRevisions[V any](m map[int64]V) []int64 {
 	out := make([]int64, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -112,12 +112,23 @@ type Expectation struct {
 	// VirtualServices is the canary weight of every route the rollout manages in each
 	// VirtualService, as stored; MeshWeights the same as the proxies route by it.
 	VirtualServices, MeshWeights map[string]int32
+	// Subsets is the revision each subset of the rollout's DestinationRule selects by its
+	// rollouts-pod-template-hash label (0: none).
+	Subsets map[string]int64
+	// ManagedRoutes lists, per VirtualService, the rollout's managed routes it holds as stored.
+	ManagedRoutes map[string][]string
+	// VirtualServiceRoutes is the canary's weight in single routes of a stored VirtualService (an
+	// HTTP route's name, or http[i], tls[i], tcp[i]).
+	VirtualServiceRoutes map[string]map[string]int32
+	// Mirrored bounds the copies of requests the mesh mirrored.
+	Mirrored *Bounds
+	// AnsweredBy is the share of each traffic source's requests every revision answered
+	// (clients: the main load).
+	AnsweredBy map[string]map[int64]Share
 	// ApisixRoutes is the canary backend's weight in every rule the rollout manages in each
 	// ApisixRoute (its own or a header route; Absent: no such route), as stored; GatewayWeights
 	// the same as the APISIX gateway routes by it.
 	ApisixRoutes, GatewayWeights map[string]int32
-	// AllAnsweredBy: requests were answered, every one by this revision.
-	AllAnsweredBy *int64
 	// AnalysisRuns is the number of AnalysisRuns the rollout owns; AnalysisRun a fact about the
 	// newest one.
 	AnalysisRuns *int
@@ -366,7 +377,10 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 	case KindStartTraffic:
 		st.Traffic, err = parseTraffic(n, p)
 	case KindStopTraffic:
-		err = optionalMapping(n, p, nil)
+		err = optionalMapping(n, p, func(e entry) (err error) {
+			st.Traffic.Name, err = str(e.value, p+"."+e.key)
+			return err
+		}, "name")
 	case KindEditVirtualService:
 		err = parseEditVirtualService(n, p, &st)
 	case KindRejectRouteWrites, KindPrometheusDown:
@@ -405,7 +419,8 @@ func optionalMapping(n *yaml.Node, p string, set func(entry) error, allowed ...s
 func parseExpectation(n *yaml.Node, p string, st *Step) error {
 	es, err := fields(n, p, "within", "phase", "message", "step", "paused", "abort", "weight", "actualWeight",
 		"revisions", "stable", "replicaSets", "services", "failedRequests", "alb", "albReady", "virtualServices", "meshWeights",
-		"apisixRoutes", "gatewayWeights", "allAnsweredBy", "analysisRuns", "analysisRun")
+		"apisixRoutes", "gatewayWeights", "analysisRuns", "analysisRun",
+		"subsets", "managedRoutes", "virtualServiceRoutes", "mirrored", "answeredBy")
 	if err != nil {
 		return err
 	}
@@ -465,14 +480,20 @@ func parseExpectation(n *yaml.Node, p string, st *Step) error {
 			x.VirtualServices, err = parseWeights(e.value, fp)
 		case "meshWeights":
 			x.MeshWeights, err = parseWeights(e.value, fp)
+		case "subsets":
+			x.Subsets, err = parseSubsets(e.value, fp)
+		case "managedRoutes":
+			x.ManagedRoutes, err = parseManagedRoutes(e.value, fp)
+		case "virtualServiceRoutes":
+			x.VirtualServiceRoutes, err = parseVirtualServiceRoutes(e.value, fp)
+		case "mirrored":
+			x.Mirrored, err = parseRequests(e.value, fp)
+		case "answeredBy":
+			x.AnsweredBy, err = parseAnsweredBy(e.value, fp)
 		case "apisixRoutes":
 			x.ApisixRoutes, err = parseRouteWeights(e.value, fp)
 		case "gatewayWeights":
 			x.GatewayWeights, err = parseRouteWeights(e.value, fp)
-		case "allAnsweredBy":
-			var v int64
-			v, err = integer(e.value, fp)
-			x.AllAnsweredBy = &v
 		case "albReady":
 			var b bool
 			b, err = boolean(e.value, fp)
