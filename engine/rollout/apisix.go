@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 	"github.com/rolloutlab/rolloutlab/engine/traffic/apisix"
 )
 
@@ -152,7 +153,7 @@ func (d *decision) syncApisixHeaderRoutes(spec *apisix.Spec, main *unstructured.
 }
 
 func (d *decision) patchApisix(cur, next *unstructured.Unstructured, msg string) error {
-	patch, err := apisix.Patch(cur, next)
+	patch, err := mergepatch.Objects(cur, next)
 	if err != nil || patch == nil {
 		return err
 	}

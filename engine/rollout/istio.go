@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 	"github.com/rolloutlab/rolloutlab/engine/traffic/istio"
 )
 
@@ -167,7 +168,7 @@ func (d *decision) setIstioWeight(desired int32, canaryHash, stableHash string) 
 }
 
 func (d *decision) patchIstio(kind ActionKind, cur, next *unstructured.Unstructured, reason, msg string) error {
-	patch, err := istio.Patch(cur, next)
+	patch, err := mergepatch.Objects(cur, next)
 	if err != nil || patch == nil {
 		return err
 	}

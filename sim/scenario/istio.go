@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	istiorouter "github.com/rolloutlab/rolloutlab/engine/traffic/istio"
 	"github.com/rolloutlab/rolloutlab/sim"
@@ -102,7 +103,7 @@ func (r *runner) editVirtualService(st Step, ro *v1alpha1.Rollout) error {
 	if _, err := istiorouter.SetWeight(next, spec, st.Weight); err != nil {
 		return err
 	}
-	patch, err := istiorouter.Patch(cur, next)
+	patch, err := mergepatch.Objects(cur, next)
 	if err != nil || patch == nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package apisix
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
+)
 
 // BenchmarkSetWeight is the router's cost per update of the ApisixRoute. Weights alternate so
 // that every call changes something (except in "no-op", the steady state of a paused step).
@@ -49,7 +53,7 @@ func BenchmarkSetWeight(b *testing.B) {
 			if _, err := SetWeight(ar, richSpec, int32(i%2)*50+5); err != nil {
 				b.Fatal(err)
 			}
-			if p, err := Patch(cached, ar); err != nil || p == nil {
+			if p, err := mergepatch.Objects(cached, ar); err != nil || p == nil {
 				b.Fatal(err)
 			}
 		}

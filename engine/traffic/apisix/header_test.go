@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 )
 
 // The APISIX page: `kubectl describe apisixroute set-header` shows the canary backend at weight
@@ -103,7 +104,7 @@ func TestHeaderRouteUpdateOwnsOnlyBackendsAndExprs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := Patch(created, again); p != nil || err != nil {
+	if p, err := mergepatch.Objects(created, again); p != nil || err != nil {
 		t.Fatalf("an up-to-date header route gives patch %s, %v", p, err)
 	}
 	// Someone edits it; then the step's match changes.

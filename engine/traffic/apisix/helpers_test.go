@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -128,7 +129,7 @@ func leafDiff(path string, a, b any) []string {
 		}
 		return out
 	}
-	if jsonEqual(a, b) || reflect.DeepEqual(a, b) {
+	if mergepatch.JSONEqual(a, b) || reflect.DeepEqual(a, b) {
 		return nil
 	}
 	return []string{path}

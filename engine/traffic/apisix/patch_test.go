@@ -18,7 +18,7 @@ func TestPatch(t *testing.T) {
 	if changed, err := SetWeight(same, spec, 0); changed || err != nil {
 		t.Fatalf("%v %v", changed, err)
 	}
-	if p, err := Patch(orig, same); p != nil || err != nil {
+	if p, err := mergepatch.Objects(orig, same); p != nil || err != nil {
 		t.Fatalf("patch %s, %v", p, err)
 	}
 	// With a resourceVersion the patch carries it as a precondition, and applying it gives the
@@ -28,7 +28,7 @@ func TestPatch(t *testing.T) {
 	if _, err := SetWeight(ar, spec, 20); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Patch(orig, ar)
+	p, err := mergepatch.Objects(orig, ar)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestPatch(t *testing.T) {
 	plain := orig.DeepCopy()
 	plain.SetResourceVersion("")
 	ar.SetResourceVersion("")
-	p, _ = Patch(plain, ar)
+	p, _ = mergepatch.Objects(plain, ar)
 	want, err := mergepatch.Create(mustJSON(t, plain.Object), mustJSON(t, ar.Object))
 	if err != nil || string(p) != string(want) {
 		t.Fatalf("patch %s\nmergepatch %s (%v)", p, want, err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 )
 
 // The APISIX page: the route has no weights; after the update, `kubectl describe apisixroute`
@@ -77,7 +79,7 @@ func TestOnlyOwnedFieldsChange(t *testing.T) {
 	if got := split(t, ar, spec); got != "web=30/70+shop-legacy:5 api=30/70" {
 		t.Fatal(got)
 	}
-	p, err := Patch(orig, ar)
+	p, err := mergepatch.Objects(orig, ar)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 )
 
 // BenchmarkSetWeight is the router's cost per update of one VirtualService. Weights alternate so
@@ -54,7 +56,7 @@ func BenchmarkSetWeight(b *testing.B) {
 			if _, err := SetWeight(vs, richSpec, int32(i%2)*50+5); err != nil {
 				b.Fatal(err)
 			}
-			if p, err := Patch(cached, vs); err != nil || p == nil {
+			if p, err := mergepatch.Objects(cached, vs); err != nil || p == nil {
 				b.Fatal(err)
 			}
 		}

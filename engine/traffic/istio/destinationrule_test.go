@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
 )
 
 // The feature page's DestinationRule: the subsets get the ReplicaSets' hashes, the rollout's
@@ -63,7 +64,7 @@ func TestSyncDestinationRuleOwnsOnlyHashLabels(t *testing.T) {
 	if got := mustJSON(t, subsets[0]); got != `{"labels":{"app":"rollout-example"},"name":"stable","trafficPolicy":{"loadBalancer":{"simple":"ROUND_ROBIN"}}}` {
 		t.Fatal(got)
 	}
-	p, err := Patch(orig, dr)
+	p, err := mergepatch.Objects(orig, dr)
 	if err != nil {
 		t.Fatal(err)
 	}

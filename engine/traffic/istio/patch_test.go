@@ -20,7 +20,7 @@ func TestPatch(t *testing.T) {
 	if changed, err := SetWeight(same, spec, 0); changed || err != nil {
 		t.Fatalf("%v %v", changed, err)
 	}
-	if p, err := Patch(orig, same); p != nil || err != nil {
+	if p, err := mergepatch.Objects(orig, same); p != nil || err != nil {
 		t.Fatalf("patch %s, %v", p, err)
 	}
 
@@ -29,7 +29,7 @@ func TestPatch(t *testing.T) {
 	if _, err := SetWeight(vs, spec, 5); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Patch(orig, vs)
+	p, err := mergepatch.Objects(orig, vs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPatch(t *testing.T) {
 	// With one, the patch carries it as a precondition, and applying it gives the new object.
 	orig.SetResourceVersion("12")
 	vs.SetResourceVersion("12")
-	if p, err = Patch(orig, vs); err != nil {
+	if p, err = mergepatch.Objects(orig, vs); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]any
@@ -113,7 +113,7 @@ func TestPatchAgreesWithMergepatch(t *testing.T) {
 		if err := new.UnmarshalJSON([]byte(p.new)); err != nil {
 			t.Fatal(err)
 		}
-		ours, err := Patch(&old, &new)
+		ours, err := mergepatch.Objects(&old, &new)
 		if err != nil {
 			t.Fatal(err)
 		}

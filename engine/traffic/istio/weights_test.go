@@ -144,7 +144,7 @@ func TestOnlyOwnedWeightsChange(t *testing.T) {
 	if got := split(t, vs, spec); got != "spec.http[1]=30/60+legacy-svc:10 spec.tls[0]=30/70 spec.tcp[1]=30/70" {
 		t.Fatal(got)
 	}
-	p, err := Patch(orig, vs)
+	p, err := mergepatch.Objects(orig, vs)
 	if err != nil {
 		t.Fatal(err)
 	}

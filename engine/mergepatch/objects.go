@@ -1,4 +1,4 @@
-package istio
+package mergepatch
 
 import (
 	"encoding/json"
@@ -7,15 +7,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// Patch returns the JSON merge patch (RFC 7386) that turns old into new, or nil when they are
-// equal. A merge patch replaces a list whole, so the patch of a weight change carries the whole
-// spec.http (tls, tcp) list as read; to never overwrite an edit made since old was read, the
-// patch carries old's metadata.resourceVersion and the API server rejects it with a conflict if
-// the object has changed (the optimistic concurrency Argo gets from Update).
+// Objects returns the JSON merge patch (RFC 7386) that turns old into new, or nil when they are
+// equal: what a traffic router sends after editing a route object it read (a VirtualService, an
+// ApisixRoute). A merge patch replaces a list whole, so the patch of a weight change carries the
+// whole route list as read; to never overwrite an edit made since old was read, the patch carries
+// old's metadata.resourceVersion and the API server rejects it with a conflict if the object has
+// changed (the optimistic concurrency Argo gets from Update).
 //
-// The patch is the one engine/mergepatch.Create computes from the two objects' JSON, computed on
-// the decoded maps directly, which saves four JSON passes per call.
-func Patch(old, new *unstructured.Unstructured) ([]byte, error) {
+// The patch is the one Create computes from the two objects' JSON, computed on the decoded maps
+// directly, which saves four JSON passes per call.
+func Objects(old, new *unstructured.Unstructured) ([]byte, error) {
 	p := mergeDiff(old.Object, new.Object)
 	if len(p) == 0 {
 		return nil, nil
@@ -30,7 +31,7 @@ func Patch(old, new *unstructured.Unstructured) ([]byte, error) {
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return nil, fmt.Errorf("patch of %s: %w", new.GetName(), err)
+		return nil, fmt.Errorf("patch of %s %s: %w", new.GetKind(), new.GetName(), err)
 	}
 	return b, nil
 }
@@ -52,7 +53,7 @@ func mergeDiff(a, b map[string]any) map[string]any {
 			if d := mergeDiff(am, bm); len(d) > 0 {
 				p[k] = d
 			}
-		case !jsonEqual(av, bv):
+		case !JSONEqual(av, bv):
 			p[k] = bv
 		}
 	}
@@ -64,8 +65,8 @@ func mergeDiff(a, b map[string]any) map[string]any {
 	return p
 }
 
-// jsonEqual compares decoded JSON values, numbers by value (int64 and float64 alike).
-func jsonEqual(a, b any) bool {
+// JSONEqual compares decoded JSON values, numbers by value (int64 and float64 alike).
+func JSONEqual(a, b any) bool {
 	switch av := a.(type) {
 	case map[string]any:
 		bv, ok := b.(map[string]any)
@@ -74,7 +75,7 @@ func jsonEqual(a, b any) bool {
 		}
 		for k, x := range av {
 			y, ok := bv[k]
-			if !ok || !jsonEqual(x, y) {
+			if !ok || !JSONEqual(x, y) {
 				return false
 			}
 		}
@@ -85,7 +86,7 @@ func jsonEqual(a, b any) bool {
 			return false
 		}
 		for i := range av {
-			if !jsonEqual(av[i], bv[i]) {
+			if !JSONEqual(av[i], bv[i]) {
 				return false
 			}
 		}
