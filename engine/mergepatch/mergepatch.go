@@ -6,7 +6,6 @@ package mergepatch
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 )
 
 // Create returns the merge patch that turns the JSON object from into to ({} when equal).
@@ -18,34 +17,7 @@ func Create(from, to []byte) ([]byte, error) {
 	if err := json.Unmarshal(to, &b); err != nil {
 		return nil, fmt.Errorf("merge patch target: %w", err)
 	}
-	return json.Marshal(diff(a, b))
-}
-
-func diff(a, b map[string]any) map[string]any {
-	p := map[string]any{}
-	for k, av := range a {
-		bv, ok := b[k]
-		if !ok {
-			p[k] = nil
-			continue
-		}
-		am, aIsMap := av.(map[string]any)
-		bm, bIsMap := bv.(map[string]any)
-		switch {
-		case aIsMap && bIsMap:
-			if d := diff(am, bm); len(d) > 0 {
-				p[k] = d
-			}
-		case !reflect.DeepEqual(av, bv):
-			p[k] = bv
-		}
-	}
-	for k, bv := range b {
-		if _, ok := a[k]; !ok {
-			p[k] = bv
-		}
-	}
-	return p
+	return json.Marshal(mergeDiff(a, b))
 }
 
 // Apply applies a merge patch to a JSON document.
