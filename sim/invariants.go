@@ -26,7 +26,7 @@ func addInvariants(w *World) {
 	w.Kernel.AddCheck(Check{Name: "scale-down keeps minAvailable", Fn: func() error { return decisionErr }})
 	w.Kernel.AddCheck(Check{Name: "rollout status is consistent", Fn: func() error { return eachRollout(w, checkStatus) }})
 	w.Kernel.AddCheck(Check{Name: "pods within maxSurge", Fn: func() error { return eachRollout(w, checkSurge) }})
-	w.Kernel.AddCheck(Check{Name: "ALB weights sum to 100", Fn: func() error { return checkALBWeights(w) }})
+	w.Kernel.AddCheck(Check{Name: "ALB weights sum to 100", Fn: albWeightsChecker(w)})
 }
 
 func (w *World) traceDecision(key string, plan *rollout.Plan, err error) {

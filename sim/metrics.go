@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +38,8 @@ type metrics struct {
 	db         *promsim.DB
 	counters   map[seriesKey]float64
 	latency    map[latencyKey]*latencyHist
+	handles    map[seriesRef]*promsim.Series
+	order      []seriesRef // in first-seen order: deterministic
 	nextScrape time.Time
 }
 
@@ -56,7 +57,7 @@ type latencyHist struct {
 }
 
 func newMetrics(db *promsim.DB) *metrics {
-	return &metrics{db: db, counters: map[seriesKey]float64{}, latency: map[latencyKey]*latencyHist{}}
+	return &metrics{db: db, counters: map[seriesKey]float64{}, latency: map[latencyKey]*latencyHist{}, handles: map[seriesRef]*promsim.Series{}}
 }
 
 // observe counts one request to backend ("namespace/service[/subset]").
@@ -64,16 +65,31 @@ func (m *metrics) observe(backend, hash string, code int, took time.Duration) {
 	if backend == "" {
 		return
 	}
-	parts := strings.Split(backend, "/")
-	if len(parts) < 2 {
+	ns, rest, ok := strings.Cut(backend, "/")
+	if !ok {
 		return
 	}
-	ns, svc := parts[0], parts[1]
-	m.counters[seriesKey{svc, ns, hash, code}]++
-	h := m.latency[latencyKey{svc, ns, hash}]
+	svc, _, _ := strings.Cut(rest, "/") // drop a subset
+	ck := seriesKey{svc, ns, hash, code}
+	if _, ok := m.counters[ck]; !ok {
+		m.track(seriesRef{counter: ck}, labels.FromStrings(append(destLabels("istio_requests_total", svc, ns, hash),
+			"response_code", strconv.Itoa(code))...))
+	}
+	m.counters[ck]++
+	lk := latencyKey{svc, ns, hash}
+	h := m.latency[lk]
 	if h == nil {
 		h = &latencyHist{buckets: make([]float64, len(latencyBuckets))}
-		m.latency[latencyKey{svc, ns, hash}] = h
+		m.latency[lk] = h
+		bucket := func(le string) labels.Labels {
+			return labels.FromStrings(append(destLabels("istio_request_duration_milliseconds_bucket", svc, ns, hash), "le", le)...)
+		}
+		for i, le := range latencyBuckets {
+			m.track(seriesRef{latency: lk, bucket: i, isHist: true}, bucket(strconv.FormatFloat(le, 'f', -1, 64)))
+		}
+		m.track(seriesRef{latency: lk, bucket: -1, isHist: true}, bucket("+Inf"))
+		m.track(seriesRef{latency: lk, bucket: -2, isHist: true}, labels.FromStrings(destLabels("istio_request_duration_milliseconds_sum", svc, ns, hash)...))
+		m.track(seriesRef{latency: lk, bucket: -3, isHist: true}, labels.FromStrings(destLabels("istio_request_duration_milliseconds_count", svc, ns, hash)...))
 	}
 	ms := float64(took) / float64(time.Millisecond)
 	for i, le := range latencyBuckets {
@@ -91,37 +107,39 @@ func (m *metrics) scrape(now time.Time) {
 		return
 	}
 	m.nextScrape = now.Truncate(ScrapeInterval).Add(ScrapeInterval)
-	keys := make([]seriesKey, 0, len(m.counters))
-	for k := range m.counters {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		return a.ns+"/"+a.svc+"/"+a.hash+strconv.Itoa(a.code) < b.ns+"/"+b.svc+"/"+b.hash+strconv.Itoa(b.code)
-	})
-	for _, k := range keys {
-		m.db.Add(now, labels.FromStrings(append(destLabels("istio_requests_total", k.svc, k.ns, k.hash),
-			"response_code", strconv.Itoa(k.code))...), m.counters[k])
-	}
-	lkeys := make([]latencyKey, 0, len(m.latency))
-	for k := range m.latency {
-		lkeys = append(lkeys, k)
-	}
-	sort.Slice(lkeys, func(i, j int) bool {
-		return lkeys[i].ns+"/"+lkeys[i].svc+"/"+lkeys[i].hash < lkeys[j].ns+"/"+lkeys[j].svc+"/"+lkeys[j].hash
-	})
-	for _, k := range lkeys {
-		h := m.latency[k]
-		for i, le := range latencyBuckets {
-			m.db.Add(now, labels.FromStrings(append(destLabels("istio_request_duration_milliseconds_bucket", k.svc, k.ns, k.hash),
-				"le", strconv.FormatFloat(le, 'f', -1, 64))...), h.buckets[i])
-		}
-		m.db.Add(now, labels.FromStrings(append(destLabels("istio_request_duration_milliseconds_bucket", k.svc, k.ns, k.hash), "le", "+Inf")...), h.count)
-		m.db.Add(now, labels.FromStrings(destLabels("istio_request_duration_milliseconds_sum", k.svc, k.ns, k.hash)...), h.sum)
-		m.db.Add(now, labels.FromStrings(destLabels("istio_request_duration_milliseconds_count", k.svc, k.ns, k.hash)...), h.count)
+	for _, k := range m.order {
+		m.handles[k].Append(now, m.value(k))
 	}
 }
 
+// seriesRef names one exported series: a request counter, or a bucket (-1: +Inf, -2: sum,
+// -3: count) of a latency histogram.
+type seriesRef struct {
+	counter seriesKey
+	latency latencyKey
+	bucket  int
+	isHist  bool
+}
+
+func (m *metrics) value(r seriesRef) float64 {
+	if !r.isHist {
+		return m.counters[r.counter]
+	}
+	h := m.latency[r.latency]
+	switch r.bucket {
+	case -1, -3:
+		return h.count
+	case -2:
+		return h.sum
+	}
+	return h.buckets[r.bucket]
+}
+
+// track registers the series of a new counter or histogram, keeping the export order stable.
+func (m *metrics) track(r seriesRef, lset labels.Labels) {
+	m.handles[r] = m.db.Series(lset)
+	m.order = append(m.order, r)
+}
 func destLabels(name, svc, ns, hash string) []string {
 	return []string{"__name__", name, "reporter", "source",
 		"destination_service", svc + "." + ns + ".svc.cluster.local", "destination_service_name", svc,

@@ -101,31 +101,48 @@ func (a *AWS) routedPods(rs *appsv1.ReplicaSet) string {
 	return rs.Name + " scaled to 0 while " + strings.Join(hits, "; ")
 }
 
-// checkALBWeights: every ALB action a rollout manages forwards with weights summing to 100.
-func checkALBWeights(w *World) error {
-	for _, o := range w.Cluster.Store.PeekList(kube.Ingresses, "") {
-		ing := o.(*networkingv1.Ingress)
-		managed, err := alb.Managed(ing)
-		if err != nil {
-			return fmt.Errorf("ingress %s/%s: %w", ing.Namespace, ing.Name, err)
+// albWeightsChecker: every ALB action a rollout manages forwards with weights summing to 100.
+// An Ingress is checked again only when its resourceVersion changed (the check runs after every
+// event).
+func albWeightsChecker(w *World) func() error {
+	checked := map[string]string{}
+	return func() error {
+		for _, o := range w.Cluster.Store.PeekList(kube.Ingresses, "") {
+			ing := o.(*networkingv1.Ingress)
+			key := ing.Namespace + "/" + ing.Name
+			if checked[key] == ing.ResourceVersion {
+				continue
+			}
+			if err := checkALBWeights(ing); err != nil {
+				return err
+			}
+			checked[key] = ing.ResourceVersion
 		}
-		for _, keys := range managed {
-			for _, key := range keys {
-				v, ok := ing.Annotations[key]
-				if !ok {
-					continue
-				}
-				weights, err := alb.Weights(v)
-				if err != nil {
-					return fmt.Errorf("ingress %s/%s: %s: %w", ing.Namespace, ing.Name, key, err)
-				}
-				sum := int64(0)
-				for _, wt := range weights {
-					sum += wt
-				}
-				if sum != 100 {
-					return fmt.Errorf("ingress %s/%s: %s: weights sum to %d, not 100", ing.Namespace, ing.Name, key, sum)
-				}
+		return nil
+	}
+}
+
+func checkALBWeights(ing *networkingv1.Ingress) error {
+	managed, err := alb.Managed(ing)
+	if err != nil {
+		return fmt.Errorf("ingress %s/%s: %w", ing.Namespace, ing.Name, err)
+	}
+	for _, keys := range managed {
+		for _, key := range keys {
+			v, ok := ing.Annotations[key]
+			if !ok {
+				continue
+			}
+			weights, err := alb.Weights(v)
+			if err != nil {
+				return fmt.Errorf("ingress %s/%s: %s: %w", ing.Namespace, ing.Name, key, err)
+			}
+			sum := int64(0)
+			for _, wt := range weights {
+				sum += wt
+			}
+			if sum != 100 {
+				return fmt.Errorf("ingress %s/%s: %s: weights sum to %d, not 100", ing.Namespace, ing.Name, key, sum)
 			}
 		}
 	}

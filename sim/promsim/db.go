@@ -19,25 +19,35 @@ import (
 
 // DB holds float series, each a list of samples in time order.
 type DB struct {
-	series map[string]*series
+	series map[string]*Series
 }
 
-type series struct {
+// Series is one series of a DB: its labels and samples in time order.
+type Series struct {
 	lset    labels.Labels
 	samples []chunks.Sample
 }
 
 // NewDB returns an empty store.
-func NewDB() *DB { return &DB{series: map[string]*series{}} }
+func NewDB() *DB { return &DB{series: map[string]*Series{}} }
 
 // Add appends a sample; samples of a series must come in time order.
-func (db *DB) Add(t time.Time, lset labels.Labels, v float64) {
+func (db *DB) Add(t time.Time, lset labels.Labels, v float64) { db.Series(lset).Append(t, v) }
+
+// Series returns the series with these labels, created empty if new: a handle to append to
+// without looking it up again.
+func (db *DB) Series(lset labels.Labels) *Series {
 	key := lset.String()
 	s := db.series[key]
 	if s == nil {
-		s = &series{lset: lset}
+		s = &Series{lset: lset}
 		db.series[key] = s
 	}
+	return s
+}
+
+// Append adds a sample; a sample not later than the last one is dropped.
+func (s *Series) Append(t time.Time, v float64) {
 	ms := t.UnixMilli()
 	if n := len(s.samples); n > 0 && s.samples[n-1].T() >= ms {
 		return
