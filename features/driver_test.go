@@ -89,6 +89,12 @@ type driver interface {
 	// SourceRequests counts the requests of one group of clients since it (re)started.
 	SourceRequests(source string) (sim.TrafficStats, error)
 
+	// StopPrometheus makes the Prometheus that the analysis templates query unavailable (every
+	// query fails) for down, as an outage of the metrics provider.
+	StopPrometheus(down time.Duration) error
+	// AnalysisRuns are the AnalysisRuns the rollout owns (its controller reference), oldest first.
+	AnalysisRuns(rollout string) ([]v1alpha1.AnalysisRun, error)
+
 	// ALB is what the application load balancers do now: the rules in effect at the data plane,
 	// which lag the ones the API accepted.
 	ALB() (ALB, error)

@@ -187,6 +187,8 @@ func registerSteps(sc *godog.ScenarioContext, r *run) {
 	registerAPISIXSteps(sc, r)
 	// The service mesh: Istio's VirtualServices, DestinationRules and proxies.
 	registerIstioSteps(sc, r)
+	// Analysis: AnalysisRuns and their metrics, a bad version, the metrics provider's outage.
+	registerAnalysisSteps(sc, r)
 }
 
 // expect checks x now (within == "") or waits up to within for it to hold.
