@@ -1,5 +1,5 @@
 # Convenience targets; every one is a plain go command (see README.md).
-.PHONY: run test bench fuzz generate ci
+.PHONY: run test bench fuzz generate manifests ci
 
 run:        ## play the basic canary guide in the simulation
 	go run ./cmd/rolloutlab sim run
@@ -15,6 +15,9 @@ fuzz:       ## fuzz the parsers for a while
 
 generate:   ## regenerate deep-copy functions of the API types
 	go tool deepcopy-gen --go-header-file /dev/null --output-file zz_generated.deepcopy.go ./engine/api/v1alpha1
+
+manifests:  ## regenerate the CRDs in manifests/crds from engine/api/v1alpha1
+	go run ./manifests/crdgen -out manifests/crds
 
 ci:
 	bash .ci/run
