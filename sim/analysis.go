@@ -20,6 +20,7 @@ import (
 
 	"github.com/rolloutlab/rolloutlab/engine/analysis"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 )
 
@@ -156,37 +157,10 @@ func (h *EngineHost) deliverAnalysisTemplate(ch kube.Change) {
 	cluster := ch.GVR == v1alpha1.ClusterAnalysisTemplateGVR
 	for _, o := range h.cache.List(Rollouts, m.GetNamespace()) {
 		ro := o.(*v1alpha1.Rollout)
-		if referencesTemplate(ro, m.GetName(), cluster) {
+		if rollout.ReferencesTemplate(ro, m.GetName(), cluster) {
 			h.add(ro.Namespace + "/" + ro.Name)
 		}
 	}
-}
-
-// referencesTemplate says whether one of a rollout's analyses names the template directly.
-func referencesTemplate(ro *v1alpha1.Rollout, name string, cluster bool) bool {
-	var all []*v1alpha1.RolloutAnalysis
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		all = append(all, bg.PrePromotionAnalysis, bg.PostPromotionAnalysis)
-	}
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		if c.Analysis != nil {
-			all = append(all, &c.Analysis.RolloutAnalysis)
-		}
-		for i := range c.Steps {
-			all = append(all, c.Steps[i].Analysis)
-		}
-	}
-	for _, a := range all {
-		if a == nil {
-			continue
-		}
-		for _, t := range a.Templates {
-			if t.TemplateName == name && t.ClusterScope == cluster {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // reconcile steps one run at the kernel's time and writes its status if it changed.

@@ -71,17 +71,3 @@ func (w *World) ApisixRouteCanaryWeights(ro *v1alpha1.Rollout, name string, push
 	}
 	return out, true, nil
 }
-
-// routesThroughApisix says whether a rollout's APISIX routing names the ApisixRoute, as its own
-// route or as a managed (header) route.
-func routesThroughApisix(ro *v1alpha1.Rollout, ns, name string) bool {
-	c := ro.Spec.Strategy.Canary
-	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Apisix == nil || ro.Namespace != ns {
-		return false
-	}
-	spec, err := apisixrouter.NewSpec(ro)
-	if err != nil {
-		return false
-	}
-	return spec.Route == name || spec.IsManaged(name)
-}

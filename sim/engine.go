@@ -21,7 +21,6 @@ import (
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/engine/traffic/alb"
-	istiorouter "github.com/rolloutlab/rolloutlab/engine/traffic/istio"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
 )
@@ -179,7 +178,7 @@ func (h *EngineHost) deliver(ch kube.Change) {
 		// A route object changed (perhaps by hand): the rollouts routing through it look again.
 		obj := ch.Object.(*unstructured.Unstructured)
 		for _, o := range h.cache.List(Rollouts, "") {
-			if ro := o.(*v1alpha1.Rollout); routesThrough(ro, ch.GVR, obj.GetNamespace(), obj.GetName()) {
+			if ro := o.(*v1alpha1.Rollout); rollout.RoutesThrough(ro, ch.GVR, obj.GetNamespace(), obj.GetName()) {
 				h.add(ro.Namespace + "/" + ro.Name)
 			}
 		}
@@ -344,29 +343,4 @@ func (h *EngineHost) scheduleResync() {
 		}
 		h.scheduleResync()
 	}))
-}
-
-// routesThrough says whether a rollout's Istio routing names the VirtualService or DestinationRule
-// (or its APISIX routing the ApisixRoute).
-func routesThrough(ro *v1alpha1.Rollout, gvr schema.GroupVersionResource, ns, name string) bool {
-	if gvr == rollout.ApisixRouteResource {
-		return routesThroughApisix(ro, ns, name)
-	}
-	c := ro.Spec.Strategy.Canary
-	if c == nil || c.TrafficRouting == nil || c.TrafficRouting.Istio == nil {
-		return false
-	}
-	spec, err := istiorouter.NewSpec(ro)
-	if err != nil {
-		return false
-	}
-	if gvr == rollout.DestinationRuleResource {
-		return spec.DestinationRule != nil && spec.Namespace == ns && spec.DestinationRule.Name == name
-	}
-	for _, ref := range spec.VirtualServices {
-		if ref.Namespace == ns && ref.Name == name {
-			return true
-		}
-	}
-	return false
 }

@@ -12,8 +12,6 @@ import (
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/engine/traffic/alb"
-	apisixrouter "github.com/rolloutlab/rolloutlab/engine/traffic/apisix"
-	istiorouter "github.com/rolloutlab/rolloutlab/engine/traffic/istio"
 )
 
 // Which change wakes which rollout up: the same mapping as the simulation's engine host
@@ -130,7 +128,7 @@ func (c *Controller) onRoute(gvr schema.GroupVersionResource) func(any, bool) {
 			return
 		}
 		c.enqueueRollouts(metav1.NamespaceAll, func(ro *v1alpha1.Rollout) bool {
-			return routesThrough(ro, gvr, u.GetNamespace(), u.GetName())
+			return rollout.RoutesThrough(ro, gvr, u.GetNamespace(), u.GetName())
 		})
 	}
 }
@@ -157,7 +155,7 @@ func (c *Controller) onTemplate(cluster bool) func(any, bool) {
 			return
 		}
 		c.enqueueRollouts(m.GetNamespace(), func(ro *v1alpha1.Rollout) bool {
-			return referencesTemplate(ro, m.GetName(), cluster)
+			return rollout.ReferencesTemplate(ro, m.GetName(), cluster)
 		})
 	}
 }
@@ -199,63 +197,4 @@ func references(ro *v1alpha1.Rollout, svc string) bool {
 	}
 	bg := ro.Spec.Strategy.BlueGreen
 	return bg != nil && (bg.ActiveService == svc || bg.PreviewService == svc)
-}
-
-// routesThrough says whether a rollout's Istio routing names the VirtualService or
-// DestinationRule, or its APISIX routing the ApisixRoute.
-func routesThrough(ro *v1alpha1.Rollout, gvr schema.GroupVersionResource, ns, name string) bool {
-	c := ro.Spec.Strategy.Canary
-	if c == nil || c.TrafficRouting == nil {
-		return false
-	}
-	if gvr == rollout.ApisixRouteResource {
-		if c.TrafficRouting.Apisix == nil || ro.Namespace != ns {
-			return false
-		}
-		spec, err := apisixrouter.NewSpec(ro)
-		return err == nil && (spec.Route == name || spec.IsManaged(name))
-	}
-	if c.TrafficRouting.Istio == nil {
-		return false
-	}
-	spec, err := istiorouter.NewSpec(ro)
-	if err != nil {
-		return false
-	}
-	if gvr == rollout.DestinationRuleResource {
-		return spec.DestinationRule != nil && spec.Namespace == ns && spec.DestinationRule.Name == name
-	}
-	for _, ref := range spec.VirtualServices {
-		if ref.Namespace == ns && ref.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// referencesTemplate says whether one of a rollout's analyses names the template directly.
-func referencesTemplate(ro *v1alpha1.Rollout, name string, cluster bool) bool {
-	var all []*v1alpha1.RolloutAnalysis
-	if bg := ro.Spec.Strategy.BlueGreen; bg != nil {
-		all = append(all, bg.PrePromotionAnalysis, bg.PostPromotionAnalysis)
-	}
-	if c := ro.Spec.Strategy.Canary; c != nil {
-		if c.Analysis != nil {
-			all = append(all, &c.Analysis.RolloutAnalysis)
-		}
-		for i := range c.Steps {
-			all = append(all, c.Steps[i].Analysis)
-		}
-	}
-	for _, a := range all {
-		if a == nil {
-			continue
-		}
-		for _, t := range a.Templates {
-			if t.TemplateName == name && t.ClusterScope == cluster {
-				return true
-			}
-		}
-	}
-	return false
 }
