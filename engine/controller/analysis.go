@@ -56,9 +56,11 @@ func (w *analysisWorker) sync(ctx context.Context, key string) (time.Duration, e
 		return 0, nil
 	}
 	now := c.opts.Clock.Now()
-	start := time.Now()
+	start := c.opts.Stopwatch.Now()
 	res := analysis.Step(ctx, run, now, analysis.Options{Providers: w.providers, Secrets: w.secret(ctx)})
-	defer func() { c.metrics.runReconcile.WithLabelValues(ns, name).Observe(time.Since(start).Seconds()) }()
+	defer func() {
+		c.metrics.runReconcile.WithLabelValues(ns, name).Observe(c.opts.Stopwatch.Since(start).Seconds())
+	}()
 	if !apiequality.Semantic.DeepEqual(run.Status, res.Run.Status) {
 		if err := w.writeStatus(ctx, run, res.Run.Status); err != nil {
 			c.metrics.runError.WithLabelValues(ns, name).Inc()

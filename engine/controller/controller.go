@@ -73,6 +73,9 @@ type Options struct {
 	Config rollout.Config
 	// Clock is the engine's time: persisted timestamps, pauses, requeues. Nil is the wall clock.
 	Clock clock.WithDelayedExecution
+	// Stopwatch times reconciles for the metrics. Nil is the wall clock, even when Clock is a
+	// fake one: durations are the process's real cost.
+	Stopwatch clock.PassiveClock
 	// LeaderElection elects one reconciling replica (--leader-elect).
 	LeaderElection LeaderElection
 	// Logger logs; nil discards.
@@ -163,6 +166,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.Stopwatch == nil {
+		o.Stopwatch = clock.RealClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -272,9 +278,10 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		return 0, nil // not a key this controller queues: drop it
 	}
 	rec := c.reconcilerFor(key)
-	start := time.Now()
+	start := c.opts.Stopwatch.Now()
 	res, err := rec.Reconcile(ctx, key)
-	c.metrics.reconcile.WithLabelValues(ns, name).Observe(time.Since(start).Seconds())
+	took := c.opts.Stopwatch.Since(start)
+	c.metrics.reconcile.WithLabelValues(ns, name).Observe(took.Seconds())
 	if err != nil {
 		c.metrics.reconcileError.WithLabelValues(ns, name).Inc()
 		return 0, err
@@ -284,7 +291,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 		return 0, nil
 	}
 	if plan := rec.LastPlan; plan != nil {
-		c.log.Debug("reconciled", "rollout", key, "took", time.Since(start), "decision", plan.Why,
+		c.log.Debug("reconciled", "rollout", key, "took", took, "decision", plan.Why,
 			"writes", len(plan.Actions), "requeueAfter", res.RequeueAfter)
 		if waitsOnVerification(rec) {
 			c.metrics.verificationWait.WithLabelValues(ns, name).Inc()
