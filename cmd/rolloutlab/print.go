@@ -96,6 +96,8 @@ func describeStep(st scenario.Step) string {
 		return fmt.Sprintf("someone edits VirtualService %s: canary weight %d", st.Object, st.Weight)
 	case scenario.KindPrometheusDown:
 		return fmt.Sprintf("Prometheus down for %s", st.For)
+	case scenario.KindPrometheusSlow:
+		return fmt.Sprintf("Prometheus queries time out for %s", st.For)
 	case scenario.KindRejectRouteWrites:
 		return fmt.Sprintf("admission rejects VirtualService and DestinationRule writes for %s", st.For)
 	case scenario.KindStopTraffic:

@@ -2,6 +2,7 @@ package promsim_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,7 +87,11 @@ func TestNaNEmptyErrorsAndOutage(t *testing.T) {
 	if m = measure(t, srv, `sum(rate(requests_total[1m])`, "true", at); m.Phase != v1alpha1.AnalysisPhaseError {
 		t.Fatalf("bad query: phase %s message %q", m.Phase, m.Message)
 	}
-	srv.Down = true
+	srv.Slow = true
+	if m = measure(t, srv, `sum(requests_total)`, "true", at); m.Phase != v1alpha1.AnalysisPhaseError || !strings.Contains(m.Message, "503") {
+		t.Fatalf("slow query: phase %s message %q", m.Phase, m.Message)
+	}
+	srv.Slow, srv.Down = false, true
 	if m = measure(t, srv, `sum(requests_total)`, "true", at); m.Phase != v1alpha1.AnalysisPhaseError {
 		t.Fatalf("outage: phase %s message %q", m.Phase, m.Message)
 	}

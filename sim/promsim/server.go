@@ -25,6 +25,10 @@ type Server struct {
 	now    func() time.Time
 	// Down, when set, makes every query fail with 503 (a provider outage).
 	Down bool
+	// Slow, when set, makes every query run past its timeout: Prometheus answers 503 with
+	// errorType "timeout", as it does when --query.timeout is exceeded. (Queries take no virtual
+	// time, so a slow query that still finishes in time is not modelled.)
+	Slow bool
 	// Queries counts the queries answered.
 	Queries int
 }
@@ -42,6 +46,9 @@ func (s *Server) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if s.Down {
 		return respond(req, http.StatusServiceUnavailable, map[string]any{"status": "error", "errorType": "unavailable", "error": "prometheus is down (simulated)"}), nil
+	}
+	if s.Slow {
+		return respond(req, http.StatusServiceUnavailable, map[string]any{"status": "error", "errorType": "timeout", "error": "query timed out in query execution (simulated)"}), nil
 	}
 	form, err := params(req)
 	if err != nil {

@@ -206,6 +206,10 @@ func (r *runner) step(st Step) (failure string, err error) {
 		w.Prometheus.Down = true
 		w.Kernel.After(st.For, "prometheus/up", "", func() { w.Prometheus.Down = false })
 		return "", nil
+	case KindPrometheusSlow:
+		w.Prometheus.Slow = true
+		w.Kernel.After(st.For, "prometheus/fast", "", func() { w.Prometheus.Slow = false })
+		return "", nil
 	case KindRejectRouteWrites:
 		stop := r.rejectRouteWrites()
 		w.Kernel.After(st.For, "admission/accept", "", stop)

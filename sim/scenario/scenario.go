@@ -80,11 +80,12 @@ const (
 	KindRejectRouteWrites  = "rejectRouteWrites"
 	// Faults of the metric provider.
 	KindPrometheusDown = "prometheusDown"
+	KindPrometheusSlow = "prometheusSlow"
 )
 
 var stepKinds = []string{KindApply, KindSetImage, KindPromote, KindAbort, KindRetry, KindPause, KindResume,
 	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine, KindLBCOutage, KindAWSThrottle, KindAWSErrors,
-	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites, KindPrometheusDown}
+	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites, KindPrometheusDown, KindPrometheusSlow}
 
 // awsKinds are the steps that need world.aws.
 var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic}
@@ -383,7 +384,7 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 		}, "name")
 	case KindEditVirtualService:
 		err = parseEditVirtualService(n, p, &st)
-	case KindRejectRouteWrites, KindPrometheusDown:
+	case KindRejectRouteWrites, KindPrometheusDown, KindPrometheusSlow:
 		st.For, err = duration(n, p)
 	case KindCrashEngine:
 		err = optionalMapping(n, p, func(e entry) (err error) {
