@@ -92,6 +92,8 @@ func describeStep(st scenario.Step) string {
 			return fmt.Sprintf("start %d requests/s to %s%s", st.Traffic.Rate, st.Traffic.Host, who)
 		}
 		return fmt.Sprintf("start %d requests/s through %s%s", st.Traffic.Rate, st.Traffic.Ingress, who)
+	case scenario.KindEditApisixRoute:
+		return fmt.Sprintf("someone edits ApisixRoute %s: canary weight %d", st.Object, st.Weight)
 	case scenario.KindEditVirtualService:
 		return fmt.Sprintf("someone edits VirtualService %s: canary weight %d", st.Object, st.Weight)
 	case scenario.KindPrometheusDown:

@@ -111,12 +111,13 @@ func (r *runner) editVirtualService(st Step, ro *v1alpha1.Rollout) error {
 	return err
 }
 
-// rejectRouteWrites makes the API server's admission refuse writes to VirtualServices and
-// DestinationRules (a webhook rejecting them) until the returned function is called.
+// rejectRouteWrites makes the API server's admission refuse updates of VirtualServices,
+// DestinationRules and ApisixRoutes (a webhook rejecting them) until the returned function is
+// called.
 func (r *runner) rejectRouteWrites() func() {
 	on := true
 	r.w.Cluster.Store.AddAdmission(func(op string, gvr schema.GroupVersionResource, obj runtime.Object) error {
-		if on && (gvr == rollout.VirtualServiceResource || gvr == rollout.DestinationRuleResource) && op == "update" {
+		if on && (gvr == rollout.VirtualServiceResource || gvr == rollout.DestinationRuleResource || gvr == rollout.ApisixRouteResource) && op == "update" {
 			return fmt.Errorf("validation.istio.io: configuration rejected (simulated)")
 		}
 		return nil

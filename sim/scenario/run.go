@@ -242,12 +242,16 @@ func (r *runner) step(st Step) (failure string, err error) {
 		_, err = actions.Resume(ctx, c, ns, name)
 	case KindUndo:
 		_, err = actions.Undo(ctx, c, w.UserKube, ns, name, st.ToRevision)
-	case KindEditVirtualService:
+	case KindEditVirtualService, KindEditApisixRoute:
 		ro := r.rollout(ns + "/" + name)
 		if ro == nil {
 			return "", fmt.Errorf("rollout %s/%s does not exist", ns, name)
 		}
-		err = r.editVirtualService(st, ro)
+		if st.Kind == KindEditApisixRoute {
+			err = r.editApisixRoute(st, ro)
+		} else {
+			err = r.editVirtualService(st, ro)
+		}
 	}
 	return "", err
 }

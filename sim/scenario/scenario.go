@@ -77,6 +77,7 @@ const (
 	KindStopTraffic  = "stopTraffic"
 	// Faults of the route objects (Istio).
 	KindEditVirtualService = "editVirtualService"
+	KindEditApisixRoute    = "editApisixRoute"
 	KindRejectRouteWrites  = "rejectRouteWrites"
 	// Faults of the metric provider.
 	KindPrometheusDown = "prometheusDown"
@@ -85,7 +86,7 @@ const (
 
 var stepKinds = []string{KindApply, KindSetImage, KindPromote, KindAbort, KindRetry, KindPause, KindResume,
 	KindUndo, KindWait, KindAfter, KindExpect, KindCrashEngine, KindLBCOutage, KindAWSThrottle, KindAWSErrors,
-	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindRejectRouteWrites, KindPrometheusDown, KindPrometheusSlow}
+	KindStartTraffic, KindStopTraffic, KindEditVirtualService, KindEditApisixRoute, KindRejectRouteWrites, KindPrometheusDown, KindPrometheusSlow}
 
 // awsKinds are the steps that need world.aws.
 var awsKinds = []string{KindLBCOutage, KindAWSThrottle, KindAWSErrors, KindStartTraffic}
@@ -382,7 +383,7 @@ func parseStep(kind string, n *yaml.Node, p string) (Step, error) {
 			st.Traffic.Name, err = str(e.value, p+"."+e.key)
 			return err
 		}, "name")
-	case KindEditVirtualService:
+	case KindEditVirtualService, KindEditApisixRoute:
 		err = parseEditVirtualService(n, p, &st)
 	case KindRejectRouteWrites, KindPrometheusDown, KindPrometheusSlow:
 		st.For, err = duration(n, p)
