@@ -1,17 +1,12 @@
 package scenario
 
 import (
-	"fmt"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
-	"github.com/rolloutlab/rolloutlab/engine/mergepatch"
-	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	apisixrouter "github.com/rolloutlab/rolloutlab/engine/traffic/apisix"
 	"github.com/rolloutlab/rolloutlab/sim"
 )
@@ -100,27 +95,10 @@ func describeRouteWeight(w int32) string {
 	return strconv.Itoa(int(w))
 }
 
-// editApisixRoute writes the canary weight into an ApisixRoute the way a person editing it
-// would: through the API, outside the rollout.
-func (r *runner) editApisixRoute(st Step, ro *v1alpha1.Rollout) error {
-	ns, name := splitName(st.Object, ro.Namespace)
-	o, ok := r.w.Cluster.Store.Peek(rollout.ApisixRouteResource, ns, name)
-	if !ok {
-		return fmt.Errorf("ApisixRoute %s/%s not found", ns, name)
-	}
+func setApisixRouteWeight(ar *unstructured.Unstructured, ro *v1alpha1.Rollout, weight int32) error {
 	spec, err := apisixrouter.NewSpec(ro)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = apisixrouter.SetWeight(ar, spec, weight)
 	}
-	cur := o.(*unstructured.Unstructured)
-	next := cur.DeepCopy()
-	if _, err := apisixrouter.SetWeight(next, spec, st.Weight); err != nil {
-		return err
-	}
-	patch, err := mergepatch.Objects(cur, next)
-	if err != nil || patch == nil {
-		return err
-	}
-	_, err = r.w.UserDynamic.Resource(rollout.ApisixRouteResource).Namespace(ns).Patch(r.w.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{})
 	return err
 }

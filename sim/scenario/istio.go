@@ -86,28 +86,34 @@ func parseWeights(n *yaml.Node, p string) (map[string]int32, error) {
 	return out, nil
 }
 
-// editVirtualService writes the canary weight into a VirtualService the way a person editing
-// it would: through the API, outside the rollout.
-func (r *runner) editVirtualService(st Step, ro *v1alpha1.Rollout) error {
+// editRoute writes the canary weight into a route object (a VirtualService, an ApisixRoute)
+// the way a person editing it would: through the API, outside the rollout. setWeight is the
+// router's own weight setter, given the rollout.
+func (r *runner) editRoute(gvr schema.GroupVersionResource, kind string, st Step, ro *v1alpha1.Rollout,
+	setWeight func(obj *unstructured.Unstructured, ro *v1alpha1.Rollout, weight int32) error) error {
 	ns, name := splitName(st.Object, ro.Namespace)
-	o, ok := r.w.Cluster.Store.Peek(rollout.VirtualServiceResource, ns, name)
+	o, ok := r.w.Cluster.Store.Peek(gvr, ns, name)
 	if !ok {
-		return fmt.Errorf("VirtualService %s/%s not found", ns, name)
-	}
-	spec, err := istiorouter.NewSpec(ro)
-	if err != nil {
-		return err
+		return fmt.Errorf("%s %s/%s not found", kind, ns, name)
 	}
 	cur := o.(*unstructured.Unstructured)
 	next := cur.DeepCopy()
-	if _, err := istiorouter.SetWeight(next, spec, st.Weight); err != nil {
+	if err := setWeight(next, ro, st.Weight); err != nil {
 		return err
 	}
 	patch, err := mergepatch.Objects(cur, next)
 	if err != nil || patch == nil {
 		return err
 	}
-	_, err = r.w.UserDynamic.Resource(rollout.VirtualServiceResource).Namespace(ns).Patch(r.w.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	_, err = r.w.UserDynamic.Resource(gvr).Namespace(ns).Patch(r.w.Context(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+func setVirtualServiceWeight(vs *unstructured.Unstructured, ro *v1alpha1.Rollout, weight int32) error {
+	spec, err := istiorouter.NewSpec(ro)
+	if err == nil {
+		_, err = istiorouter.SetWeight(vs, spec, weight)
+	}
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rolloutlab/rolloutlab/engine/actions"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/sim"
 )
 
@@ -248,9 +249,9 @@ func (r *runner) step(st Step) (failure string, err error) {
 			return "", fmt.Errorf("rollout %s/%s does not exist", ns, name)
 		}
 		if st.Kind == KindEditApisixRoute {
-			err = r.editApisixRoute(st, ro)
+			err = r.editRoute(rollout.ApisixRouteResource, "ApisixRoute", st, ro, setApisixRouteWeight)
 		} else {
-			err = r.editVirtualService(st, ro)
+			err = r.editRoute(rollout.VirtualServiceResource, "VirtualService", st, ro, setVirtualServiceWeight)
 		}
 	}
 	return "", err
