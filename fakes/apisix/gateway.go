@@ -11,14 +11,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/rolloutlab/rolloutlab/fakes/dataplane"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/fakes/sched"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
@@ -29,11 +27,6 @@ var ApisixRoutes = schema.GroupVersionResource{Group: "apisix.apache.org", Versi
 
 // DefaultWeight is the weight of a backend without one.
 const DefaultWeight = 100
-
-// Network reaches pods by IP (the simulation's pod network).
-type Network interface {
-	Serve(ip string, port int32) (code int, version string)
-}
 
 // Config are the knobs of the gateway.
 type Config struct {
@@ -60,21 +53,17 @@ type Response struct {
 
 // Gateway is the APISIX data plane.
 type Gateway struct {
-	cfg   Config
-	store *kube.Store
-	sched sched.Scheduler
-	rand  *rand.Rand
-	net   Network
+	store  *kube.Store
+	net    dataplane.Network
+	pusher *dataplane.Pusher
 
-	routes   map[types.NamespacedName]*unstructured.Unstructured // as pushed
-	lastPush time.Time
-	// Pushes counts configuration pushes.
-	Pushes int
+	routes map[types.NamespacedName]*unstructured.Unstructured // as pushed
 }
 
 // New returns a gateway fed from store through OnChange, with the routes stored now in effect.
-func New(cfg Config, store *kube.Store, s sched.Scheduler, net Network, r *rand.Rand) *Gateway {
-	g := &Gateway{cfg: cfg, store: store, sched: s, rand: r, net: net, routes: map[types.NamespacedName]*unstructured.Unstructured{}}
+func New(cfg Config, store *kube.Store, s sched.Scheduler, net dataplane.Network, r *rand.Rand) *Gateway {
+	g := &Gateway{store: store, net: net, pusher: dataplane.NewPusher(cfg.PushDelay, s, r),
+		routes: map[types.NamespacedName]*unstructured.Unstructured{}}
 	for _, o := range store.PeekList(ApisixRoutes, "") {
 		g.set(o.(*unstructured.Unstructured), false)
 	}
@@ -88,15 +77,7 @@ func (g *Gateway) OnChange(ch kube.Change) {
 	}
 	obj := ch.Object.(*unstructured.Unstructured)
 	deleted := ch.Type == "DELETED"
-	at := g.sched.Now().Add(g.cfg.PushDelay.Draw(g.rand))
-	if at.Before(g.lastPush) {
-		at = g.lastPush
-	}
-	g.lastPush = at
-	g.sched.After(at.Sub(g.sched.Now()), "apisix/push", obj.GetNamespace()+"/"+obj.GetName(), func() {
-		g.Pushes++
-		g.set(obj, deleted)
-	})
+	g.pusher.Push("apisix/push", obj.GetNamespace()+"/"+obj.GetName(), func() { g.set(obj, deleted) })
 }
 
 func (g *Gateway) set(obj *unstructured.Unstructured, deleted bool) {
@@ -161,7 +142,7 @@ func (g *Gateway) match(req Request) (candidate, bool) {
 			if !ok || !ruleMatches(rule, req) {
 				continue
 			}
-			prio, _ := number(rule["priority"])
+			prio, _ := dataplane.Number(rule["priority"])
 			name, _ := rule["name"].(string)
 			if !found || int64(prio) > best.priority {
 				best, found = candidate{key: k, rule: rule, name: name, priority: int64(prio)}, true
@@ -244,7 +225,7 @@ func exprHolds(e map[string]any, req Request) bool {
 	var present bool
 	switch scope {
 	case "Header":
-		v, present = header(req.Headers, name)
+		v, present = dataplane.Header(req.Headers, name)
 	case "Path":
 		v, present = req.Path, true
 	}
@@ -277,15 +258,6 @@ func exprHolds(e map[string]any, req Request) bool {
 	return false
 }
 
-func header(h map[string]string, name string) (string, bool) {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // pickBackend draws a backend by weight (a lone backend is chosen whatever its weight).
 func pickBackend(rule map[string]any, r *rand.Rand) map[string]any {
 	items, _ := rule["backends"].([]any)
@@ -315,54 +287,14 @@ func pickBackend(rule map[string]any, r *rand.Rand) map[string]any {
 }
 
 func weight(b map[string]any) int {
-	v, ok := number(b["weight"])
+	v, ok := dataplane.Number(b["weight"])
 	if !ok {
 		return DefaultWeight
 	}
 	return int(v)
 }
 
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return float64(n), true
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	}
-	return 0, false
-}
-
 // send delivers a request to a ready pod of a Service.
 func (g *Gateway) send(ns, name string, r *rand.Rand) (int, string) {
-	o, ok := g.store.Peek(kube.Services, ns, name)
-	if !ok {
-		return 503, ""
-	}
-	sel := labels.SelectorFromSet(o.(*corev1.Service).Spec.Selector)
-	var ready []*corev1.Pod
-	for _, o := range g.store.PeekList(kube.Pods, ns) {
-		p := o.(*corev1.Pod)
-		if p.DeletionTimestamp == nil && podReady(p) && sel.Matches(labels.Set(p.Labels)) {
-			ready = append(ready, p)
-		}
-	}
-	if len(ready) == 0 {
-		return 503, ""
-	}
-	p := ready[r.IntN(len(ready))]
-	return g.net.Serve(p.Status.PodIP, 0)
-}
-
-func podReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return dataplane.Send(g.store, g.net, ns, name, nil, r)
 }

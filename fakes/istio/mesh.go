@@ -9,14 +9,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/rolloutlab/rolloutlab/fakes/dataplane"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/fakes/sched"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
@@ -27,11 +25,6 @@ var (
 	VirtualServices  = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "virtualservices"}
 	DestinationRules = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1alpha3", Resource: "destinationrules"}
 )
-
-// Network reaches pods by IP (the simulation's pod network).
-type Network interface {
-	Serve(ip string, port int32) (code int, version string)
-}
 
 // Config are the knobs of the mesh.
 type Config struct {
@@ -58,21 +51,18 @@ type Response struct {
 
 // Mesh is the data plane of every proxy, which share one push schedule.
 type Mesh struct {
-	cfg   Config
-	store *kube.Store
-	sched sched.Scheduler
-	rand  *rand.Rand
-	net   Network
+	store  *kube.Store
+	net    dataplane.Network
+	pusher *dataplane.Pusher
 
-	vs, dr   map[types.NamespacedName]*unstructured.Unstructured // as pushed
-	lastPush time.Time
-	// Pushes counts configuration pushes; Mirrored counts mirrored copies sent.
-	Pushes, Mirrored int
+	vs, dr map[types.NamespacedName]*unstructured.Unstructured // as pushed
+	// Mirrored counts mirrored copies sent.
+	Mirrored int
 }
 
 // New returns a mesh fed from store through OnChange.
-func New(cfg Config, store *kube.Store, s sched.Scheduler, net Network, r *rand.Rand) *Mesh {
-	m := &Mesh{cfg: cfg, store: store, sched: s, rand: r, net: net,
+func New(cfg Config, store *kube.Store, s sched.Scheduler, net dataplane.Network, r *rand.Rand) *Mesh {
+	m := &Mesh{store: store, net: net, pusher: dataplane.NewPusher(cfg.PushDelay, s, r),
 		vs: map[types.NamespacedName]*unstructured.Unstructured{}, dr: map[types.NamespacedName]*unstructured.Unstructured{}}
 	for _, o := range store.PeekList(VirtualServices, "") {
 		m.set(m.vs, o.(*unstructured.Unstructured), false)
@@ -96,15 +86,7 @@ func (m *Mesh) OnChange(ch kube.Change) {
 	}
 	obj := ch.Object.(*unstructured.Unstructured)
 	deleted := ch.Type == "DELETED"
-	at := m.sched.Now().Add(m.cfg.PushDelay.Draw(m.rand))
-	if at.Before(m.lastPush) {
-		at = m.lastPush
-	}
-	m.lastPush = at
-	m.sched.After(at.Sub(m.sched.Now()), "istio/push", obj.GetNamespace()+"/"+obj.GetName(), func() {
-		m.Pushes++
-		m.set(into, obj, deleted)
-	})
+	m.pusher.Push("istio/push", obj.GetNamespace()+"/"+obj.GetName(), func() { m.set(into, obj, deleted) })
 }
 
 func (m *Mesh) set(into map[types.NamespacedName]*unstructured.Unstructured, obj *unstructured.Unstructured, deleted bool) {
@@ -198,22 +180,13 @@ func blockMatches(block map[string]any, req Request) bool {
 	}
 	headers, _ := block["headers"].(map[string]any)
 	for name, cond := range headers {
-		v, present := header(req.Headers, name)
+		v, present := dataplane.Header(req.Headers, name)
 		c, _ := cond.(map[string]any)
 		if !present || !stringMatch(c, v, true) {
 			return false
 		}
 	}
 	return true
-}
-
-func header(h map[string]string, name string) (string, bool) {
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // stringMatch evaluates Istio's StringMatch (exact, prefix or regex, RE2, whole string).
@@ -234,7 +207,7 @@ func stringMatch(c map[string]any, v string, empty bool) bool {
 func (m *Mesh) mirrorPicked(route map[string]any, r *rand.Rand) bool {
 	pct := 100.0
 	if mp, ok := route["mirrorPercentage"].(map[string]any); ok {
-		if v, ok := number(mp["value"]); ok {
+		if v, ok := dataplane.Number(mp["value"]); ok {
 			pct = v
 		}
 	}
@@ -274,20 +247,8 @@ func destination(d map[string]any) map[string]any {
 
 func weight(d any) int {
 	dm, _ := d.(map[string]any)
-	v, _ := number(dm["weight"])
+	v, _ := dataplane.Number(dm["weight"])
 	return int(v)
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return float64(n), true
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	}
-	return 0, false
 }
 
 // send delivers a request to a ready pod of the destination's Service (and subset).
@@ -298,37 +259,15 @@ func (m *Mesh) send(vs *unstructured.Unstructured, dest map[string]any, r *rand.
 		name, ns = parts[0], parts[1]
 	}
 	where := ns + "/" + name
-	o, ok := m.store.Peek(kube.Services, ns, name)
-	if !ok {
-		return 503, "", where
-	}
-	svc := o.(*corev1.Service)
-	sel := labels.Set{}
-	for k, v := range svc.Spec.Selector {
-		sel[k] = v
-	}
+	var subsetLabels map[string]string
 	if subset, _ := dest["subset"].(string); subset != "" {
 		where += "/" + subset
-		subsetLabels, ok := m.subsetLabels(ns, name, subset)
-		if !ok {
+		var ok bool
+		if subsetLabels, ok = m.subsetLabels(ns, name, subset); !ok {
 			return 503, "", where
 		}
-		for k, v := range subsetLabels {
-			sel[k] = v
-		}
 	}
-	var ready []*corev1.Pod
-	for _, o := range m.store.PeekList(kube.Pods, ns) {
-		p := o.(*corev1.Pod)
-		if p.DeletionTimestamp == nil && podReady(p) && labels.SelectorFromSet(sel).Matches(labels.Set(p.Labels)) {
-			ready = append(ready, p)
-		}
-	}
-	if len(ready) == 0 {
-		return 503, "", where
-	}
-	p := ready[r.IntN(len(ready))]
-	code, version := m.net.Serve(p.Status.PodIP, 0)
+	code, version := dataplane.Send(m.store, m.net, ns, name, subsetLabels, r)
 	return code, version, where
 }
 
@@ -361,16 +300,4 @@ func (m *Mesh) subsetLabels(ns, host, subset string) (map[string]string, bool) {
 		}
 	}
 	return nil, false
-}
-
-func podReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
