@@ -9,7 +9,6 @@ package apisix
 import (
 	"math/rand/v2"
 	"regexp"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,15 +56,15 @@ type Gateway struct {
 	net    dataplane.Network
 	pusher *dataplane.Pusher
 
-	routes map[types.NamespacedName]*unstructured.Unstructured // as pushed
+	routes *dataplane.Objects // as pushed
 }
 
 // New returns a gateway fed from store through OnChange, with the routes stored now in effect.
 func New(cfg Config, store *kube.Store, s sched.Scheduler, net dataplane.Network, r *rand.Rand) *Gateway {
 	g := &Gateway{store: store, net: net, pusher: dataplane.NewPusher(cfg.PushDelay, s, r),
-		routes: map[types.NamespacedName]*unstructured.Unstructured{}}
+		routes: dataplane.NewObjects()}
 	for _, o := range store.PeekList(ApisixRoutes, "") {
-		g.set(o.(*unstructured.Unstructured), false)
+		g.routes.Set(o.(*unstructured.Unstructured), false)
 	}
 	return g
 }
@@ -77,21 +76,12 @@ func (g *Gateway) OnChange(ch kube.Change) {
 	}
 	obj := ch.Object.(*unstructured.Unstructured)
 	deleted := ch.Type == "DELETED"
-	g.pusher.Push("apisix/push", obj.GetNamespace()+"/"+obj.GetName(), func() { g.set(obj, deleted) })
-}
-
-func (g *Gateway) set(obj *unstructured.Unstructured, deleted bool) {
-	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-	if deleted {
-		delete(g.routes, key)
-		return
-	}
-	g.routes[key] = obj
+	g.pusher.Push("apisix/push", obj.GetNamespace()+"/"+obj.GetName(), func() { g.routes.Set(obj, deleted) })
 }
 
 // Pushed returns the ApisixRoute as the gateway has it (nil: none pushed).
 func (g *Gateway) Pushed(namespace, name string) *unstructured.Unstructured {
-	return g.routes[types.NamespacedName{Namespace: namespace, Name: name}]
+	return g.routes.Get(namespace, name)
 }
 
 // candidate is an HTTP rule that matches a request.
@@ -128,15 +118,10 @@ func (g *Gateway) Serve(req Request, r *rand.Rand) Response {
 // match finds the rule of highest priority among those that match; on a tie, the first by
 // ApisixRoute (namespace/name) and rule order.
 func (g *Gateway) match(req Request) (candidate, bool) {
-	keys := make([]types.NamespacedName, 0, len(g.routes))
-	for k := range g.routes {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	var best candidate
 	found := false
-	for _, k := range keys {
-		rules, _ := nested(g.routes[k].Object, "spec", "http").([]any)
+	g.routes.Each(func(k types.NamespacedName, route *unstructured.Unstructured) bool {
+		rules, _ := nested(route.Object, "spec", "http").([]any)
 		for _, it := range rules {
 			rule, ok := it.(map[string]any)
 			if !ok || !ruleMatches(rule, req) {
@@ -148,7 +133,8 @@ func (g *Gateway) match(req Request) (candidate, bool) {
 				best, found = candidate{key: k, rule: rule, name: name, priority: int64(prio)}, true
 			}
 		}
-	}
+		return true
+	})
 	return best, found
 }
 

@@ -5,11 +5,14 @@ package dataplane
 
 import (
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/fakes/sched"
@@ -113,4 +116,48 @@ func Number(v any) (float64, bool) {
 		return float64(n), true
 	}
 	return 0, false
+}
+
+// Objects are route objects as pushed to a data plane, kept in "namespace/name" order so that
+// routing can look through them deterministically without sorting on every request.
+type Objects struct {
+	byKey  map[types.NamespacedName]*unstructured.Unstructured
+	sorted []types.NamespacedName
+}
+
+// NewObjects returns an empty set.
+func NewObjects() *Objects {
+	return &Objects{byKey: map[types.NamespacedName]*unstructured.Unstructured{}}
+}
+
+// Set stores obj, or forgets it when deleted.
+func (o *Objects) Set(obj *unstructured.Unstructured, deleted bool) {
+	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	_, had := o.byKey[key]
+	if deleted {
+		delete(o.byKey, key)
+	} else {
+		o.byKey[key] = obj
+	}
+	if had == deleted { // added or removed: the order changes
+		o.sorted = o.sorted[:0]
+		for k := range o.byKey {
+			o.sorted = append(o.sorted, k)
+		}
+		sort.Slice(o.sorted, func(i, j int) bool { return o.sorted[i].String() < o.sorted[j].String() })
+	}
+}
+
+// Get returns the object namespace/name (nil: none).
+func (o *Objects) Get(namespace, name string) *unstructured.Unstructured {
+	return o.byKey[types.NamespacedName{Namespace: namespace, Name: name}]
+}
+
+// Each calls fn for every object in "namespace/name" order until it returns false.
+func (o *Objects) Each(fn func(key types.NamespacedName, obj *unstructured.Unstructured) bool) {
+	for _, k := range o.sorted {
+		if !fn(k, o.byKey[k]) {
+			return
+		}
+	}
 }

@@ -7,7 +7,6 @@ package istio
 import (
 	"math/rand/v2"
 	"regexp"
-	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -55,7 +54,7 @@ type Mesh struct {
 	net    dataplane.Network
 	pusher *dataplane.Pusher
 
-	vs, dr map[types.NamespacedName]*unstructured.Unstructured // as pushed
+	vs, dr *dataplane.Objects // as pushed
 	// Mirrored counts mirrored copies sent.
 	Mirrored int
 }
@@ -63,19 +62,19 @@ type Mesh struct {
 // New returns a mesh fed from store through OnChange.
 func New(cfg Config, store *kube.Store, s sched.Scheduler, net dataplane.Network, r *rand.Rand) *Mesh {
 	m := &Mesh{store: store, net: net, pusher: dataplane.NewPusher(cfg.PushDelay, s, r),
-		vs: map[types.NamespacedName]*unstructured.Unstructured{}, dr: map[types.NamespacedName]*unstructured.Unstructured{}}
+		vs: dataplane.NewObjects(), dr: dataplane.NewObjects()}
 	for _, o := range store.PeekList(VirtualServices, "") {
-		m.set(m.vs, o.(*unstructured.Unstructured), false)
+		m.vs.Set(o.(*unstructured.Unstructured), false)
 	}
 	for _, o := range store.PeekList(DestinationRules, "") {
-		m.set(m.dr, o.(*unstructured.Unstructured), false)
+		m.dr.Set(o.(*unstructured.Unstructured), false)
 	}
 	return m
 }
 
 // OnChange schedules the push of a changed route object.
 func (m *Mesh) OnChange(ch kube.Change) {
-	var into map[types.NamespacedName]*unstructured.Unstructured
+	var into *dataplane.Objects
 	switch ch.GVR {
 	case VirtualServices:
 		into = m.vs
@@ -86,21 +85,12 @@ func (m *Mesh) OnChange(ch kube.Change) {
 	}
 	obj := ch.Object.(*unstructured.Unstructured)
 	deleted := ch.Type == "DELETED"
-	m.pusher.Push("istio/push", obj.GetNamespace()+"/"+obj.GetName(), func() { m.set(into, obj, deleted) })
-}
-
-func (m *Mesh) set(into map[types.NamespacedName]*unstructured.Unstructured, obj *unstructured.Unstructured, deleted bool) {
-	key := types.NamespacedName{Namespace: obj.GetNamespace(), Name: obj.GetName()}
-	if deleted {
-		delete(into, key)
-		return
-	}
-	into[key] = obj
+	m.pusher.Push("istio/push", obj.GetNamespace()+"/"+obj.GetName(), func() { into.Set(obj, deleted) })
 }
 
 // Pushed returns the VirtualService as the proxies have it (nil: none pushed).
 func (m *Mesh) Pushed(namespace, name string) *unstructured.Unstructured {
-	return m.vs[types.NamespacedName{Namespace: namespace, Name: name}]
+	return m.vs.Get(namespace, name)
 }
 
 // Serve routes one request as a proxy does with the configuration pushed to it.
@@ -139,20 +129,18 @@ func (m *Mesh) Serve(req Request, r *rand.Rand) Response {
 }
 
 func (m *Mesh) virtualServiceFor(host string) *unstructured.Unstructured {
-	keys := make([]types.NamespacedName, 0, len(m.vs))
-	for k := range m.vs {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	for _, k := range keys {
-		hosts, _, _ := unstructured.NestedStringSlice(m.vs[k].Object, "spec", "hosts")
+	var found *unstructured.Unstructured
+	m.vs.Each(func(_ types.NamespacedName, vs *unstructured.Unstructured) bool {
+		hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts")
 		for _, h := range hosts {
 			if h == host || h == "*" {
-				return m.vs[k]
+				found = vs
+				return false
 			}
 		}
-	}
-	return nil
+		return true
+	})
+	return found
 }
 
 // matches: a route without match blocks takes every request; otherwise one block must match in
@@ -272,16 +260,12 @@ func (m *Mesh) send(vs *unstructured.Unstructured, dest map[string]any, r *rand.
 }
 
 func (m *Mesh) subsetLabels(ns, host, subset string) (map[string]string, bool) {
-	keys := make([]types.NamespacedName, 0, len(m.dr))
-	for k := range m.dr {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-	for _, k := range keys {
-		dr := m.dr[k]
+	var out map[string]string
+	found := false
+	m.dr.Each(func(k types.NamespacedName, dr *unstructured.Unstructured) bool {
 		h, _, _ := unstructured.NestedString(dr.Object, "spec", "host")
 		if k.Namespace != ns || strings.Split(h, ".")[0] != host {
-			continue
+			return true
 		}
 		subsets, _, _ := unstructured.NestedSlice(dr.Object, "spec", "subsets")
 		for _, s := range subsets {
@@ -289,15 +273,16 @@ func (m *Mesh) subsetLabels(ns, host, subset string) (map[string]string, bool) {
 			if sm["name"] != subset {
 				continue
 			}
-			out := map[string]string{}
+			out, found = map[string]string{}, true
 			ls, _ := sm["labels"].(map[string]any)
 			for k, v := range ls {
 				if vs, ok := v.(string); ok {
 					out[k] = vs
 				}
 			}
-			return out, true
+			return false
 		}
-	}
-	return nil, false
+		return true
+	})
+	return out, found
 }
