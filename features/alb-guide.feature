@@ -1,4 +1,4 @@
-@sim @alb
+@sim @alb @cluster
 Feature: The ALB getting-started guide
   As someone following the Argo Rollouts guide "Getting Started - AWS Load Balancer Controller",
   I deploy the demo Rollout, its three Services and the Ingress in an AWS account, update it to

@@ -29,6 +29,7 @@ Feature: The controller crashes at any point of the guide
       | 0 |
       | 1 |
 
+  @cluster
   Scenario: a crash while paused at the manual pause
     When I update the rollout to image argoproj/rollouts-demo:yellow
     Then the rollout becomes Paused within 2 minutes
@@ -42,6 +43,7 @@ Feature: The controller crashes at any point of the guide
     And 5 pods run revision 2
     And no new ReplicaSet was created
 
+  @cluster
   Scenario: a crash right after the promotion
     When I update the rollout to image argoproj/rollouts-demo:yellow
     Then the rollout becomes Paused within 2 minutes

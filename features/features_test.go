@@ -18,10 +18,16 @@ import (
 // GODOG_TAGS replaces it (godog's syntax: "@a,@b" is or, "@a && ~@b" is and-not).
 const defaultTags = "@sim && ~@wip"
 
+// clusterTags is the default against a real cluster (FEATURES_KUBECONFIG, clusterdriver_test.go).
+const clusterTags = "@cluster && ~@wip"
+
 // TestFeatures runs every feature file of this directory, one subtest per scenario, so
 // `go test ./features/ -run '^TestFeatures$/^Scenario_name$'` runs one of them.
 func TestFeatures(t *testing.T) {
 	tags := defaultTags
+	if clusterKubeconfig() != "" {
+		tags = clusterTags
+	}
 	if v, ok := os.LookupEnv("GODOG_TAGS"); ok {
 		tags = v
 	}
@@ -60,6 +66,9 @@ func initializeScenario(sc *godog.ScenarioContext) {
 	r := &run{}
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		return ctx, r.reset(s.Name)
+	})
+	sc.After(func(ctx context.Context, _ *godog.Scenario, failed error) (context.Context, error) {
+		return ctx, r.close(failed)
 	})
 	registerSteps(sc, r)
 }

@@ -2,6 +2,7 @@ package features
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,8 +38,25 @@ func (r *run) reset(name string) error {
 		return err
 	}
 	*r = run{name: name, seed: seed}
-	r.drv, err = newSimDriver(seed)
+	if clusterKubeconfig() != "" {
+		r.drv, err = newClusterDriver(name)
+	} else {
+		r.drv, err = newSimDriver(seed)
+	}
 	return err
+}
+
+// close ends the scenario: a cluster driver stops its controller and removes its namespace;
+// when the scenario failed, the controller's log goes to the test's output.
+func (r *run) close(failed error) error {
+	cd, ok := r.drv.(*clusterDriver)
+	if !ok {
+		return nil
+	}
+	if failed != nil {
+		fmt.Fprintf(os.Stderr, "--- the rollout controller's log (scenario %q):\n%s", r.name, cd.ControllerLog())
+	}
+	return cd.Close()
 }
 
 // setSeed replaces the world with one on another seed (and the same set-up), which is only

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
@@ -368,7 +369,13 @@ func (d *simDriver) NewRevision(rollout string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, rs := range sim.OwnedReplicaSets(d.w.Cluster.Store, ro) {
+	return newRevision(ro, sim.OwnedReplicaSets(d.w.Cluster.Store, ro))
+}
+
+// newRevision is the revision of the ReplicaSet (of those the rollout owns) whose pod template is
+// the rollout's, 0 when none is.
+func newRevision(ro *v1alpha1.Rollout, owned []*appsv1.ReplicaSet) (int64, error) {
+	for _, rs := range owned {
 		tmpl := rs.Spec.Template.DeepCopy()
 		delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
 		if apiequality.Semantic.DeepEqual(*tmpl, ro.Spec.Template) {

@@ -84,6 +84,22 @@ func (t *Timeline) observe() {
 
 // ObserveState reads a rollout's observable state from the store.
 func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
+	var rss []*appsv1.ReplicaSet
+	for _, o := range store.PeekList(kube.ReplicaSets, ro.Namespace) {
+		rss = append(rss, o.(*appsv1.ReplicaSet))
+	}
+	return StateOf(ro, rss, func(name string) *corev1.Service {
+		if o, ok := store.Peek(kube.Services, ro.Namespace, name); ok {
+			return o.(*corev1.Service)
+		}
+		return nil
+	})
+}
+
+// StateOf is a rollout's observable state from its namespace's ReplicaSets (those it does not
+// own are skipped) and a lookup of its namespace's Services (nil when there is none): what any
+// world, simulated or a real cluster, reports.
+func StateOf(ro *v1alpha1.Rollout, replicaSets []*appsv1.ReplicaSet, service func(name string) *corev1.Service) State {
 	st := State{Rollout: ro.Namespace + "/" + ro.Name}
 	phase, msg := rollout.ObservedPhase(ro)
 	st.Phase, st.Message = string(phase), msg
@@ -99,8 +115,7 @@ func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
 	st.Abort = ro.Status.Abort
 	var canaryAvail, totalAvail int32
 	byHash := map[string]int64{}
-	for _, o := range store.PeekList(kube.ReplicaSets, ro.Namespace) {
-		rs := o.(*appsv1.ReplicaSet)
+	for _, rs := range replicaSets {
 		if ref := metav1.GetControllerOf(rs); ref == nil || ref.UID != ro.UID {
 			continue
 		}
@@ -134,8 +149,8 @@ func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
 		if ro.Status.BlueGreen.ActiveSelector == ro.Status.CurrentPodHash {
 			st.Weight.Desired = 100
 		}
-		if o, ok := store.Peek(kube.Services, ro.Namespace, ro.Spec.Strategy.BlueGreen.ActiveService); ok &&
-			o.(*corev1.Service).Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] == ro.Status.CurrentPodHash {
+		if svc := service(ro.Spec.Strategy.BlueGreen.ActiveService); svc != nil &&
+			svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey] == ro.Status.CurrentPodHash {
 			st.Weight.Actual = 100
 		}
 	case promoted:
@@ -155,16 +170,14 @@ func ObserveState(store *kube.Store, ro *v1alpha1.Rollout) State {
 		}
 	}
 	for _, name := range serviceNames(ro) {
-		{
-			if name == "" {
-				continue
+		if name == "" {
+			continue
+		}
+		if svc := service(name); svc != nil {
+			if st.Services == nil {
+				st.Services = map[string]int64{}
 			}
-			if o, ok := store.Peek(kube.Services, ro.Namespace, name); ok {
-				if st.Services == nil {
-					st.Services = map[string]int64{}
-				}
-				st.Services[name] = byHash[o.(*corev1.Service).Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]]
-			}
+			st.Services[name] = byHash[svc.Spec.Selector[v1alpha1.DefaultRolloutUniqueLabelKey]]
 		}
 	}
 	return st

@@ -357,6 +357,88 @@ func (r *runner) check(st Step) string {
 // Mismatch lists how a rollout differs from an expectation ("" when it matches).
 func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 	s := sim.ObserveState(w.Cluster.Store, ro)
+	diffs := StateMismatch(s, x, len(sim.OwnedReplicaSets(w.Cluster.Store, ro)))
+	differs := func(what string, got, want any) {
+		diffs = append(diffs, fmt.Sprintf("%s is %v, want %v", what, got, want))
+	}
+	if b := x.FailedRequests; b != nil {
+		failed := 0
+		if t := w.RequestTotals(); t != nil {
+			failed = t.Failed
+		}
+		if !b.Holds(int64(failed)) {
+			differs("failed requests", failed, b.String())
+		}
+	}
+	if x.ALB != nil {
+		in := w.AWS.InEffect()
+		for _, svc := range sortedKeys(x.ALB) {
+			key := svc
+			if !strings.Contains(key, "/") {
+				key = ro.Namespace + "/" + svc
+			}
+			if got, ok := in[key]; !ok || got != x.ALB[svc] {
+				differs(fmt.Sprintf("ALB weight of %s", svc), describeWeight(got, ok), x.ALB[svc])
+			}
+		}
+	}
+	if x.VirtualServices != nil {
+		checkVirtualServices(w, ro, x.VirtualServices, false, differs)
+	}
+	if x.MeshWeights != nil {
+		checkVirtualServices(w, ro, x.MeshWeights, true, differs)
+	}
+	checkIstio(w, ro, x, differs)
+	if x.ApisixRoutes != nil {
+		checkApisixRoutes(w, ro, x.ApisixRoutes, false, differs)
+	}
+	if x.GatewayWeights != nil {
+		checkApisixRoutes(w, ro, x.GatewayWeights, true, differs)
+	}
+	checkAnalysis(w, ro, x, differs)
+	if x.ALBReady != nil {
+		if why := w.AWS.NotReady(); (why == "") != *x.ALBReady {
+			if why == "" {
+				why = "ready"
+			}
+			differs("the ALB", why, map[bool]string{true: "ready", false: "not ready"}[*x.ALBReady])
+		}
+	}
+	return strings.Join(diffs, "; ")
+}
+
+func describeWeight(w int32, ok bool) string {
+	if !ok {
+		return "absent (no rule in effect forwards to it)"
+	}
+	return fmt.Sprint(w)
+}
+
+func describeMessage(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " (" + m + ")"
+}
+
+func sortedRevisions[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// StateMismatch lists how a rollout's observable state (and replicaSets, the number of
+// ReplicaSets it owns) differs from the facts of x that the state holds: phase, message, step,
+// pause, abort, weights, revisions, stable revision, ReplicaSets and Services. The facts of the
+// world around it (requests, ALB, mesh, analysis) are Mismatch's.
+func StateMismatch(s sim.State, x Expectation, replicaSets int) []string {
 	var diffs []string
 	differs := func(what string, got, want any) {
 		diffs = append(diffs, fmt.Sprintf("%s is %v, want %v", what, got, want))
@@ -405,51 +487,8 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 		}
 	}
 	if x.ReplicaSets != nil {
-		if n := len(sim.OwnedReplicaSets(w.Cluster.Store, ro)); n != *x.ReplicaSets {
+		if n := replicaSets; n != *x.ReplicaSets {
 			differs("number of ReplicaSets", n, *x.ReplicaSets)
-		}
-	}
-	if b := x.FailedRequests; b != nil {
-		failed := 0
-		if t := w.RequestTotals(); t != nil {
-			failed = t.Failed
-		}
-		if !b.Holds(int64(failed)) {
-			differs("failed requests", failed, b.String())
-		}
-	}
-	if x.ALB != nil {
-		in := w.AWS.InEffect()
-		for _, svc := range sortedKeys(x.ALB) {
-			key := svc
-			if !strings.Contains(key, "/") {
-				key = ro.Namespace + "/" + svc
-			}
-			if got, ok := in[key]; !ok || got != x.ALB[svc] {
-				differs(fmt.Sprintf("ALB weight of %s", svc), describeWeight(got, ok), x.ALB[svc])
-			}
-		}
-	}
-	if x.VirtualServices != nil {
-		checkVirtualServices(w, ro, x.VirtualServices, false, differs)
-	}
-	if x.MeshWeights != nil {
-		checkVirtualServices(w, ro, x.MeshWeights, true, differs)
-	}
-	checkIstio(w, ro, x, differs)
-	if x.ApisixRoutes != nil {
-		checkApisixRoutes(w, ro, x.ApisixRoutes, false, differs)
-	}
-	if x.GatewayWeights != nil {
-		checkApisixRoutes(w, ro, x.GatewayWeights, true, differs)
-	}
-	checkAnalysis(w, ro, x, differs)
-	if x.ALBReady != nil {
-		if why := w.AWS.NotReady(); (why == "") != *x.ALBReady {
-			if why == "" {
-				why = "ready"
-			}
-			differs("the ALB", why, map[bool]string{true: "ready", false: "not ready"}[*x.ALBReady])
 		}
 	}
 	for _, svc := range sortedKeys(x.Services) {
@@ -457,32 +496,5 @@ func Mismatch(w *sim.World, ro *v1alpha1.Rollout, x Expectation) string {
 			differs(fmt.Sprintf("Service %s selects revision", svc), got, x.Services[svc])
 		}
 	}
-	return strings.Join(diffs, "; ")
-}
-
-func describeWeight(w int32, ok bool) string {
-	if !ok {
-		return "absent (no rule in effect forwards to it)"
-	}
-	return fmt.Sprint(w)
-}
-
-func describeMessage(m string) string {
-	if m == "" {
-		return ""
-	}
-	return " (" + m + ")"
-}
-
-func sortedRevisions[V any](m map[int64]V) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
+	return diffs
 }
