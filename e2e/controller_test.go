@@ -194,7 +194,8 @@ func TestMetricsHealthAndPlugin(t *testing.T) {
 			t.Errorf("GET %s: %d %q %v", path, code, body, err)
 		}
 	}
-	metrics := regexp.MustCompile(`(?m)^rollout_info\{[^}]*name="rollouts-demo"[^}]*phase="Healthy"[^}]*\} 1$`)
+	// Argo's metrics name phases after the Progressing condition: a Healthy rollout is Completed.
+	metrics := regexp.MustCompile(`(?m)^rollout_info\{[^}]*name="rollouts-demo"[^}]*phase="Completed"[^}]*\} 1$`)
 	var body string
 	if err := waitFor(30*time.Second, func() error {
 		var code int
@@ -204,7 +205,7 @@ func TestMetricsHealthAndPlugin(t *testing.T) {
 			return fmt.Errorf("GET /metrics: %d %v", code, err)
 		}
 		if !metrics.MatchString(body) {
-			return fmt.Errorf("no Healthy rollout_info for rollouts-demo")
+			return fmt.Errorf("no rollout_info for rollouts-demo in Argo's phase Completed (a Healthy rollout)")
 		}
 		return nil
 	}); err != nil {
@@ -213,7 +214,7 @@ func TestMetricsHealthAndPlugin(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^rollout_info_replicas_available\{[^}]*name="rollouts-demo"[^}]*\} 5$`,
 		`(?m)^rollout_reconcile_bucket\{[^}]*name="rollouts-demo"`,
-		`(?m)^rollout_phase\{[^}]*name="rollouts-demo"[^}]*phase="Healthy"[^}]*\} 1$`,
+		`(?m)^rollout_phase\{[^}]*name="rollouts-demo"[^}]*phase="Completed"[^}]*\} 1$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(body) {
 			t.Errorf("/metrics has no line matching %s:\n%s", re, grepLines(body, "rollout"))

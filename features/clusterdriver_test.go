@@ -14,10 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -26,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -575,12 +578,61 @@ func (d *clusterDriver) State(rollout string) (sim.State, error) {
 	return sim.StateOf(ro, rss, d.service(ro.Namespace)), nil
 }
 
+// NewRevision finds the ReplicaSet whose pod template holds every field of the rollout's: the API
+// server fills in defaults (imagePullPolicy, dnsPolicy, ...) in a ReplicaSet's template that the
+// Rollout's, a custom resource, does not get, so the two are not equal as they are in the
+// simulation.
 func (d *clusterDriver) NewRevision(rollout string) (int64, error) {
 	ro, rss, err := d.observe(rollout)
 	if err != nil {
 		return 0, err
 	}
-	return newRevision(ro, owned(ro, rss))
+	want, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&ro.Spec.Template)
+	if err != nil {
+		return 0, err
+	}
+	for _, rs := range owned(ro, rss) {
+		tmpl := rs.Spec.Template.DeepCopy()
+		delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+		got, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tmpl)
+		if err != nil {
+			return 0, err
+		}
+		if holds(want, got) {
+			return strconv.ParseInt(rs.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+		}
+	}
+	return 0, nil
+}
+
+// holds says whether got has every field of want with the same value (got may have more).
+func holds(want, got any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return len(w) == 0 && got == nil
+		}
+		for k, v := range w {
+			if !holds(v, g[k]) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return len(w) == 0 && got == nil
+		}
+		for i := range w {
+			if !holds(w[i], g[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return reflect.DeepEqual(want, got)
+	}
 }
 
 func (d *clusterDriver) ReplicaSets(rollout string) ([]string, error) {
@@ -762,4 +814,21 @@ func (d *clusterDriver) StartLoadBalancerController() error {
 		return err
 	}
 	return d.awsCall(http.MethodPost, "/debug/lbc?down=false", nil)
+}
+
+func TestHoldsIgnoresDefaultsOnly(t *testing.T) {
+	rollout := map[string]any{"containers": []any{map[string]any{"name": "app", "image": "demo:blue"}}}
+	defaulted := map[string]any{"dnsPolicy": "ClusterFirst", "containers": []any{
+		map[string]any{"name": "app", "image": "demo:blue", "imagePullPolicy": "IfNotPresent"}}}
+	if !holds(rollout, defaulted) {
+		t.Error("a template with the API server's defaults added does not hold the rollout's")
+	}
+	other := map[string]any{"containers": []any{map[string]any{"name": "app", "image": "demo:yellow"}}}
+	if holds(rollout, other) {
+		t.Error("a template with another image holds the rollout's")
+	}
+	two := map[string]any{"containers": []any{map[string]any{"name": "app", "image": "demo:blue"}, map[string]any{"name": "x"}}}
+	if holds(rollout, two) {
+		t.Error("a template with another container holds the rollout's")
+	}
 }

@@ -12,9 +12,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/rolloutlab/rolloutlab/engine/actions"
-	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
-	"github.com/rolloutlab/rolloutlab/fakes/elbv2"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
 	"github.com/rolloutlab/rolloutlab/sim"
 	"github.com/rolloutlab/rolloutlab/sim/dist"
@@ -31,9 +29,6 @@ type simDriver struct {
 	// used: something happened in the world (an object applied, an action, time passed), so it
 	// can no longer be rebuilt with another seed or configuration.
 	used bool
-	// services names target groups by the Service they serve, remembered once found so that a
-	// group keeps its name after its binding is gone (as sim.AWS does).
-	services map[string]string
 }
 
 func newSimDriver(seed uint64) (*simDriver, error) {
@@ -49,7 +44,7 @@ func (d *simDriver) build(seed uint64, cfg sim.Config) error {
 	if err != nil {
 		return err
 	}
-	d.w, d.seed, d.cfg, d.services = w, seed, cfg, map[string]string{}
+	d.w, d.seed, d.cfg = w, seed, cfg
 	return nil
 }
 
@@ -292,49 +287,7 @@ func (d *simDriver) ALB() (ALB, error) {
 	if err != nil {
 		return ALB{}, err
 	}
-	snap := a.ELB.Snapshot()
-	out := ALB{Shares: map[string]int32{}, NotReady: a.NotReady()}
-	for _, lb := range snap.LoadBalancers {
-		for _, l := range lb.Listeners {
-			for _, r := range l.InEffect {
-				var sum int64
-				for _, f := range r.Forward {
-					sum += int64(f.Weight)
-				}
-				for _, f := range r.Forward {
-					share := int32(0)
-					if sum > 0 {
-						share = int32((int64(f.Weight)*100 + sum/2) / sum)
-					}
-					svc := d.serviceOf(f.TargetGroupArn, snap)
-					if old, ok := out.Shares[svc]; !ok || share > old {
-						out.Shares[svc] = share
-					}
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
-// serviceOf names a target group by the Service its TargetGroupBinding serves, else by its own
-// name (not remembered: the binding may come later), else by its ARN.
-func (d *simDriver) serviceOf(arn string, snap elbv2.Snapshot) string {
-	if n, ok := d.services[arn]; ok {
-		return n
-	}
-	for _, o := range d.w.Cluster.Store.PeekList(tgbv1.Resource, "") {
-		if b := o.(*tgbv1.TargetGroupBinding); b.Spec.TargetGroupARN == arn {
-			d.services[arn] = b.Namespace + "/" + b.Spec.ServiceRef.Name
-			return d.services[arn]
-		}
-	}
-	for _, g := range snap.TargetGroups {
-		if g.ARN == arn {
-			return g.Name
-		}
-	}
-	return arn
+	return ALB{Shares: a.Shares(), NotReady: a.NotReady()}, nil
 }
 
 func (d *simDriver) IngressAnnotations(ingress string) (map[string]string, error) {

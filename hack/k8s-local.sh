@@ -7,7 +7,7 @@
 #   k8s-local.sh up      # start the control plane (reuses running pieces), writes $RUN/admin.kubeconfig
 #   k8s-local.sh status  # show PIDs / RSS / readiness
 #   k8s-local.sh env     # print export lines (KUBECONFIG, KUBEBUILDER_ASSETS)
-#   k8s-local.sh node [name]  # create a fake kwok-managed Node
+#   k8s-local.sh node [name]  # create a fake kwok-managed Node (node and smoke use kubectl; nothing else does)
 #   k8s-local.sh smoke   # node + Deployment(3) + Service -> asserts 3 Ready pod IPs in the EndpointSlice, then cleans up
 #   k8s-local.sh down    # stop processes started by `up` (by PID file)
 #   k8s-local.sh reset   # down + delete $RUN (etcd data, certs, logs)
@@ -201,7 +201,10 @@ wait_for() { # what timeout-seconds cmd...
   done
   log "$what NOT ready after ${to}s"; return 1
 }
-kc() { kubectl --kubeconfig "$RUN/admin.kubeconfig" "$@"; }
+kc() { kubectl --kubeconfig "$RUN/admin.kubeconfig" "$@"; } # node and smoke only: the rest needs no kubectl
+api() { # METHOD PATH: the API server as admin, with curl (fails on an HTTP error)
+  curl -sf -X "$1" --cacert "$RUN/pki/ca.crt" --cert "$RUN/pki/admin.crt" --key "$RUN/pki/admin.key" "https://127.0.0.1:$API_PORT$2"
+}
 
 cmd_up() {
   [[ -x $BIN/kube-apiserver && -x $BIN/etcd && ( $WITH_KWOK != 1 || -x $BIN/kwok ) ]] || { log "binaries missing in $BIN; run: $0 build"; exit 1; }
@@ -228,7 +231,7 @@ cmd_up() {
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode RBAC --allow-privileged=true \
     --endpoint-reconciler-type none --profiling=false --v=1
-  wait_for kube-apiserver 120 kc get --raw=/readyz
+  wait_for kube-apiserver 120 api GET /readyz
   log "control plane API ready $(since "$t0") after up"
 
   if [[ $WITH_KCM == 1 ]]; then
@@ -246,13 +249,13 @@ cmd_up() {
   if [[ $WITH_KWOK == 1 ]]; then
     # each kwok process has a random lease holder id; a restarted kwok would otherwise wait ~40s for the old
     # instance's node leases to expire before it manages pods on existing fake nodes
-    alive kwok || kc -n kube-node-lease delete leases --all >/dev/null 2>&1 || true
+    alive kwok || api DELETE /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases >/dev/null 2>&1 || true
     kwok_config "$RUN/kwok.yaml"
     start kwok "$BIN/kwok" --kubeconfig "$RUN/kwok.kubeconfig" --config "$RUN/kwok.yaml" \
       --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
       --cidr "$POD_CIDR" --node-ip 10.255.0.1 --server-address "127.0.0.1:$KWOK_PORT"
   fi
-  if [[ $WITH_KCM == 1 ]]; then wait_for "kube-controller-manager (default SA)" 60 kc -n default get serviceaccount default; fi
+  if [[ $WITH_KCM == 1 ]]; then wait_for "kube-controller-manager (default SA)" 60 api GET /api/v1/namespaces/default/serviceaccounts/default; fi
   log "up: $(since "$t0"); export KUBECONFIG=$RUN/admin.kubeconfig"
 }
 
@@ -292,7 +295,7 @@ cmd_status() {
     if alive "$n"; then pid=$(cat "$RUN/pids/$n.pid"); printf '%-24s pid %-8s rss %s MiB\n' "$n" "$pid" "$(( $(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0) / 1024 ))"
     else printf '%-24s stopped\n' "$n"; fi
   done
-  kc get --raw=/readyz 2>/dev/null && echo " (/readyz)" || true
+  api GET /readyz 2>/dev/null && echo " (/readyz)" || true
 }
 
 cmd_smoke() { # fake node + 3-replica Deployment + Service -> 3 Ready pods with IPs in the EndpointSlice; then GC

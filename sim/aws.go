@@ -1,11 +1,8 @@
 package sim
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 
-	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	"github.com/rolloutlab/rolloutlab/fakes/awslbc"
 	"github.com/rolloutlab/rolloutlab/fakes/elbv2"
 	"github.com/rolloutlab/rolloutlab/fakes/kube"
@@ -38,8 +35,8 @@ type AWS struct {
 	// Findings are the traffic-safety rules broken so far.
 	Findings []Finding
 
-	store  *kube.Store
-	labels map[string]string // target group ARN → namespace/service
+	store *kube.Store
+	names *awslbc.ServiceNames
 }
 
 // ALBWeights is the forward weights in effect at the load balancers at one virtual time.
@@ -60,7 +57,7 @@ func (w *World) startAWS(cfg AWSConfig) {
 	lbc := awslbc.New(cfg.LBC, w.Cluster.Store, fake.WithCaller(CallerLBC), sch, w.Kernel.Stream(CallerLBC))
 	w.Cluster.Store.AddAdmission(lbc.Admission())
 	w.watchWithDelay(CallerLBC, cfg.LBCWatchDelay, lbc.OnChange)
-	w.AWS = &AWS{ELB: fake, LBC: lbc, store: w.Cluster.Store, labels: map[string]string{}}
+	w.AWS = &AWS{ELB: fake, LBC: lbc, store: w.Cluster.Store, names: awslbc.NewServiceNames(w.Cluster.Store)}
 	w.ELBv2 = fake.WithCaller(CallerEngine)
 	w.watchSafety()
 	lbc.OnEvent(func(e awslbc.Event) {
@@ -103,53 +100,21 @@ func (a *AWS) InEffect() map[string]int32 {
 	return out
 }
 
-// label names a target group by the Service its binding serves. Labels are remembered, so a
-// group keeps its name after its binding is gone.
-func (a *AWS) label(arn string, s elbv2.Snapshot) string {
-	if n, ok := a.labels[arn]; ok {
-		return n
-	}
-	for _, o := range a.store.PeekList(tgbv1.Resource, "") {
-		b := o.(*tgbv1.TargetGroupBinding)
-		if b.Spec.TargetGroupARN == arn {
-			a.labels[arn] = b.Namespace + "/" + b.Spec.ServiceRef.Name
-			return a.labels[arn]
-		}
-	}
-	for _, g := range s.TargetGroups {
-		if g.ARN == arn {
-			return g.Name // not remembered: the binding may come later
-		}
-	}
-	return arn
-}
+// label names a target group by the Service its binding serves.
+func (a *AWS) label(arn string, s elbv2.Snapshot) string { return a.names.Of(arn, s) }
 
 // NotReady says why the load balancers cannot serve every request now ("" when they can): none
 // exists, its listener rules are not all in effect, or a target group that rules in effect send
 // traffic to has no healthy target.
 func (a *AWS) NotReady() string {
 	s := a.ELB.Snapshot()
-	if len(s.LoadBalancers) == 0 {
-		return "no load balancer yet"
-	}
-	for _, lb := range s.LoadBalancers {
-		if len(lb.Listeners) == 0 {
-			return lb.Name + " has no listener yet"
-		}
-		for _, l := range lb.Listeners {
-			if l.Pending > 0 || len(l.InEffect) == 0 {
-				return fmt.Sprintf("listener %d of %s: rules not in effect yet", l.Port, lb.Name)
-			}
-		}
-	}
-	if bad := s.ServingWithoutHealthy(); len(bad) > 0 {
-		names := make([]string, len(bad))
-		for i, arn := range bad {
-			names[i] = a.label(arn, s)
-		}
-		return "no healthy target in " + strings.Join(names, ", ")
-	}
-	return ""
+	return s.NotReady(a.names.In(s))
+}
+
+// Shares is each Service's percentage of its forward rule from the rules in effect now.
+func (a *AWS) Shares() map[string]int32 {
+	s := a.ELB.Snapshot()
+	return s.Shares(a.names.In(s))
 }
 
 func equalWeights(a, b map[string]int32) bool {
@@ -169,8 +134,8 @@ func (a *AWS) Serve(host string, r *rand.Rand) Outcome {
 	resp := a.ELB.Request(host, r)
 	o := Outcome{Code: resp.Code, Version: resp.Version}
 	if resp.TargetGroupArn != "" {
-		if n, ok := a.labels[resp.TargetGroupArn]; ok {
-			o.Backend = n
+		if n, ok := a.names.Known(resp.TargetGroupArn); ok {
+			o.Backend = n // most requests: no snapshot needed
 		} else {
 			o.Backend = a.label(resp.TargetGroupArn, a.ELB.Snapshot())
 		}

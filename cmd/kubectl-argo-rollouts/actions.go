@@ -205,7 +205,7 @@ func newRestartCmd(o *options) *cobra.Command {
 		Use:   "restart ROLLOUT",
 		Short: "Restart the pods of a rollout",
 		Long: `Restart the pods of a rollout: sets spec.restartAt, and the controller replaces every pod
-created before that time. (rolloutlab's engine does not act on spec.restartAt yet.)`,
+created before that time, within maxUnavailable.`,
 		Example: `
   # Restart the pods of a rollout now
   kubectl argo rollouts restart guestbook

@@ -24,6 +24,9 @@ func (d *decision) rolloutBlueGreen() {
 		d.syncStatusBlueGreen()
 		return
 	}
+	if d.reconcileRestart() {
+		return
+	}
 	d.reconcileBlueGreenReplicaSets()
 	d.reconcilePreviewService()
 	d.reconcileBlueGreenPause()

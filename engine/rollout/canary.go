@@ -13,9 +13,10 @@ import (
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 )
 
-// rolloutCanary is one reconcile of a canary update, in Argo Rollouts' order: revisions, history
-// clean-up, Services, then ReplicaSet scaling (stop after the first ReplicaSet scaled, so each
-// scale is observed before the next), then the pause step, then the status.
+// rolloutCanary is one reconcile of a canary update, in Argo Rollouts' order: revisions, pod
+// restarts (a reconcile that restarts pods does nothing more), history clean-up, Services, then
+// ReplicaSet scaling (stop after the first ReplicaSet scaled, so each scale is observed before
+// the next), then the pause step, then the status.
 func (d *decision) rolloutCanary() {
 	if d.templateOrStepsChanged() {
 		d.plan.Why = "new template or steps: restart the steps"
@@ -24,6 +25,9 @@ func (d *decision) rolloutCanary() {
 		return
 	}
 	d.syncRevision()
+	if d.reconcileRestart() {
+		return
+	}
 	d.reconcileRevisionHistoryLimit()
 	d.reconcilePingPongService()
 	d.reconcileServices()

@@ -39,6 +39,9 @@ type Observed struct {
 	// by name (all in the rollout's namespace), as stored; missing ones are absent.
 	ApisixRoutes map[string]*unstructured.Unstructured
 	Now          time.Time
+	// Pods are the pods of the rollout's ReplicaSets, listed from the API server only while a
+	// restart is pending (RestartPending): the controller keeps no cache of pods.
+	Pods []*corev1.Pod
 
 	// AnalysisRuns are the AnalysisRuns the rollout controls; TakenAnalysisRunNames the names of
 	// the namespace's other runs.

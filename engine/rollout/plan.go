@@ -59,6 +59,8 @@ const (
 	CreateAnalysisRun ActionKind = "CreateAnalysisRun"
 	PatchAnalysisRun  ActionKind = "PatchAnalysisRun"
 	DeleteAnalysisRun ActionKind = "DeleteAnalysisRun"
+	// DeletePod restarts a pod older than spec.restartAt: its ReplicaSet replaces it.
+	DeletePod ActionKind = "DeletePod"
 )
 
 // Action is one write. Exactly the fields its kind needs are set.
@@ -78,6 +80,8 @@ type Action struct {
 
 	// AnalysisRun is the run to create (CreateAnalysisRun).
 	AnalysisRun *v1alpha1.AnalysisRun
+	// Pod is the pod to delete as observed (DeletePod): its UID is the delete's precondition.
+	Pod *corev1.Pod
 }
 
 func (a Action) String() string {
@@ -110,6 +114,8 @@ func (a Action) String() string {
 		return fmt.Sprintf("patch AnalysisRun %s %s", a.Name, a.Patch)
 	case DeleteAnalysisRun:
 		return "delete AnalysisRun " + a.Name
+	case DeletePod:
+		return "delete Pod " + a.Name + " (restart)"
 	}
 	return string(a.Kind)
 }

@@ -159,6 +159,11 @@ func (r *Reconciler) observe(ctx context.Context, ns, name string) (Observed, er
 			in.TakenNames[rs.Name] = true
 		}
 	}
+	if RestartPending(ro, in.Now) {
+		if in.Pods, err = r.observePods(ctx, ro, in.ReplicaSets); err != nil {
+			return Observed{}, err
+		}
+	}
 	for _, svc := range referencedServices(ro) {
 		s, err := r.deps.Reader.Service(ns, svc)
 		if apierrors.IsNotFound(err) {
@@ -196,6 +201,30 @@ func (r *Reconciler) observe(ctx context.Context, ns, name string) (Observed, er
 		}
 	}
 	return in, nil
+}
+
+// observePods lists the pods of the rollout's ReplicaSets straight from the API server, as Argo's
+// restarter does (a pod informer would hold every pod of the cluster in memory for a rare verb).
+func (r *Reconciler) observePods(ctx context.Context, ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet) ([]*corev1.Pod, error) {
+	opts := metav1.ListOptions{}
+	if ro.Spec.Selector != nil {
+		opts.LabelSelector = metav1.FormatLabelSelector(ro.Spec.Selector)
+	}
+	list, err := r.deps.Kube.CoreV1().Pods(ro.Namespace).List(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list pods of rollout %s: %w", ro.Name, err)
+	}
+	owned := make(map[types.UID]bool, len(rss))
+	for _, rs := range rss {
+		owned[rs.UID] = true
+	}
+	var pods []*corev1.Pod
+	for i := range list.Items {
+		if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && owned[ref.UID] {
+			pods = append(pods, &list.Items[i])
+		}
+	}
+	return pods, nil
 }
 
 // referencedServices are the Services a rollout's strategy names.
@@ -273,6 +302,14 @@ func (r *Reconciler) write(ctx context.Context, ns string, a Action) error {
 		return r.writeApisix(ctx, a)
 	case CreateAnalysisRun, PatchAnalysisRun, DeleteAnalysisRun:
 		return r.writeAnalysisRun(ctx, ns, a)
+	case DeletePod:
+		// A delete where Argo evicts: the simulated API server serves no subresource creates
+		// (pods/eviction). Unlike an eviction, a delete does not consult PodDisruptionBudgets.
+		err := r.deps.Kube.CoreV1().Pods(ns).Delete(ctx, a.Name, restartDeleteOptions(a.Pod))
+		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return nil // gone already, or replaced by a namesake: the next reconcile looks again
+		}
+		return err
 	}
 	return fmt.Errorf("unknown action %q", a.Kind)
 }

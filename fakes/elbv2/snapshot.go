@@ -190,3 +190,56 @@ func (s Snapshot) ServingWithoutHealthy() []string {
 	}
 	return sortedKeys(bad)
 }
+
+// NotReady says why the load balancers of s cannot serve every request ("" when they can): there
+// is none, a listener has no rules in effect or changes still pending, or a target group that
+// rules in effect forward to has no healthy target (named by name).
+func (s Snapshot) NotReady(name func(arn string) string) string {
+	if len(s.LoadBalancers) == 0 {
+		return "no load balancer yet"
+	}
+	for _, lb := range s.LoadBalancers {
+		if len(lb.Listeners) == 0 {
+			return lb.Name + " has no listener yet"
+		}
+		for _, l := range lb.Listeners {
+			if l.Pending > 0 || len(l.InEffect) == 0 {
+				return fmt.Sprintf("listener %d of %s: rules not in effect yet", l.Port, lb.Name)
+			}
+		}
+	}
+	bad := s.ServingWithoutHealthy()
+	if len(bad) == 0 {
+		return ""
+	}
+	for i, arn := range bad {
+		bad[i] = name(arn)
+	}
+	return "no healthy target in " + strings.Join(bad, ", ")
+}
+
+// Shares is the percentage of its forward rule's requests that each target group (named by
+// name) gets from the rules in effect; a group in several rules keeps its largest share.
+func (s Snapshot) Shares(name func(arn string) string) map[string]int32 {
+	out := map[string]int32{}
+	for _, lb := range s.LoadBalancers {
+		for _, l := range lb.Listeners {
+			for _, r := range l.InEffect {
+				var sum int64
+				for _, f := range r.Forward {
+					sum += int64(f.Weight)
+				}
+				for _, f := range r.Forward {
+					share := int32(0)
+					if sum > 0 {
+						share = int32((int64(f.Weight)*100 + sum/2) / sum)
+					}
+					if n := name(f.TargetGroupArn); share >= out[n] {
+						out[n] = share
+					}
+				}
+			}
+		}
+	}
+	return out
+}
