@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,7 +42,9 @@ import (
 	"github.com/rolloutlab/rolloutlab/engine/actions"
 	"github.com/rolloutlab/rolloutlab/engine/api/client"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
+	"github.com/rolloutlab/rolloutlab/scenarios"
 	"github.com/rolloutlab/rolloutlab/sim"
+	"github.com/rolloutlab/rolloutlab/sim/manifest"
 	"github.com/rolloutlab/rolloutlab/sim/scenario"
 )
 
@@ -376,6 +380,12 @@ func (d *clusterDriver) Apply(file string, data []byte) ([]string, error) {
 		if len(u.Object) == 0 {
 			continue
 		}
+		if gvk := u.GroupVersionKind(); gvk.Kind == "Ingress" && gvk.Version == "v1beta1" {
+			var err error
+			if u, err = upgradeIngress(file, u); err != nil {
+				return nil, err
+			}
+		}
 		objs = append(objs, u)
 	}
 	var rollouts []string
@@ -400,6 +410,29 @@ func (d *clusterDriver) Apply(file string, data []byte) ([]string, error) {
 		}
 	}
 	return rollouts, nil
+}
+
+// upgradeIngress turns a v1beta1 Ingress, which the older guides (the ALB one) still write and
+// API servers stopped serving in Kubernetes 1.22, into networking.k8s.io/v1, as the simulation's
+// loader does and as a user following the guide today must.
+func upgradeIngress(file string, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	js, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	docs, err := manifest.NewDecoder(sim.NewScheme()).Decode(file, js)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(docs[0].Object)
+	if err != nil {
+		return nil, err
+	}
+	out := &unstructured.Unstructured{Object: obj}
+	out.SetGroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("Ingress"))
+	unstructured.RemoveNestedField(out.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(out.Object, "status")
+	return out, nil
 }
 
 // plugin runs `kubectl argo rollouts ARGS` in the rollout's namespace.
@@ -830,5 +863,30 @@ func TestHoldsIgnoresDefaultsOnly(t *testing.T) {
 	two := map[string]any{"containers": []any{map[string]any{"name": "app", "image": "demo:blue"}, map[string]any{"name": "x"}}}
 	if holds(rollout, two) {
 		t.Error("a template with another container holds the rollout's")
+	}
+}
+
+func TestUpgradeIngressForTheCluster(t *testing.T) {
+	data, err := fs.ReadFile(scenarios.FS, "manifests/alb/ingress.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object); err != nil {
+		t.Fatal(err)
+	}
+	if u.GetAPIVersion() != "networking.k8s.io/v1beta1" {
+		t.Skipf("the ALB guide's Ingress is %s now: nothing to upgrade", u.GetAPIVersion())
+	}
+	got, err := upgradeIngress("ingress.yaml", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetAPIVersion() != "networking.k8s.io/v1" || got.GetName() != u.GetName() || got.GetAnnotations()["kubernetes.io/ingress.class"] != "alb" {
+		t.Fatalf("upgraded to %s %s with annotations %v", got.GetAPIVersion(), got.GetName(), got.GetAnnotations())
+	}
+	b, _ := json.Marshal(got.Object["spec"])
+	if !strings.Contains(string(b), `"service":{"name":"rollouts-demo-root","port":{"name":"use-annotation"}}`) {
+		t.Fatalf("the backend is not in v1's shape: %s", b)
 	}
 }
