@@ -1,101 +1,39 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/rolloutlab/rolloutlab/e2e/cluster"
 	"github.com/rolloutlab/rolloutlab/engine/rollout"
 	"github.com/rolloutlab/rolloutlab/scenarios"
 )
 
-// controller is one rollout-controller process.
-type controller struct {
-	cmd         *exec.Cmd
-	done        chan struct{}
-	metricsPort int
-	healthzPort int
-	out         *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startController runs the controller binary with the given flags (plus --kubeconfig and free
-// metrics/healthz ports) until the test ends.
-func (in *installation) startController(t *testing.T, args ...string) *controller {
+// startController runs the controller binary with the given flags until the test ends.
+func (in *installation) startController(t *testing.T, args ...string) *cluster.Controller {
 	t.Helper()
-	c := &controller{done: make(chan struct{}), out: &syncBuffer{}}
-	for _, p := range []*int{&c.metricsPort, &c.healthzPort} {
-		addr, err := freeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := strings.Cut(addr, ":")
-		*p, _ = strconv.Atoi(port)
-	}
-	args = append([]string{"--kubeconfig", in.kubeconfig,
-		"--metricsPort", strconv.Itoa(c.metricsPort), "--healthzPort", strconv.Itoa(c.healthzPort)}, args...)
-	c.cmd = exec.Command(filepath.Join(in.bin, "rollouts-controller"), args...)
-	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
-	if err := c.cmd.Start(); err != nil {
+	c, err := cluster.StartController(filepath.Join(in.bin, "rollouts-controller"), in.Kubeconfig, "", args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
-		c.kill()
+		c.Kill()
 		if t.Failed() {
-			t.Logf("controller (pid %d) output:\n%s", c.cmd.Process.Pid, c.out.String())
+			t.Logf("controller (pid %d) output:\n%s", c.Pid(), c.Output())
 		}
 	})
 	return c
-}
-
-func (c *controller) kill() {
-	_ = c.cmd.Process.Kill()
-	<-c.done
-}
-
-// rssMiB is the process's resident memory.
-func (c *controller) rssMiB() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
-	if m == nil {
-		return 0, fmt.Errorf("no VmRSS in /proc/%d/status", c.cmd.Process.Pid)
-	}
-	kb, _ := strconv.ParseFloat(string(m[1]), 64)
-	return kb / 1024, nil
 }
 
 func get(url string) (int, string, error) {
@@ -110,7 +48,7 @@ func get(url string) (int, string, error) {
 
 // plugin runs `kubectl argo rollouts ARGS` against the cluster.
 func (in *installation) plugin(ns string, args ...string) (string, error) {
-	full := append([]string{"--kubeconfig", in.kubeconfig, "-n", ns}, args...)
+	full := append([]string{"--kubeconfig", in.Kubeconfig, "-n", ns}, args...)
 	out, err := exec.Command(filepath.Join(in.bin, "kubectl-argo-rollouts"), full...).CombinedOutput()
 	return string(out), err
 }
@@ -119,10 +57,11 @@ func (in *installation) plugin(ns string, args ...string) (string, error) {
 func (in *installation) namespace(t *testing.T, name string) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := in.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{e2eLabel: "e2e"}}}
+	if _, err := in.Kube.CoreV1().Namespaces().Create(ctx, nsObj, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = in.kube.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}) })
+	t.Cleanup(func() { _ = in.Kube.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}) })
 	return name
 }
 
@@ -138,7 +77,7 @@ func (in *installation) basicGuide(t *testing.T, ns string) {
 
 // phase is the rollout's phase and message as `kubectl argo rollouts status` reads them.
 func (in *installation) phase(ns, name string) (string, error) {
-	ro, err := in.rollouts.Rollouts(ns).Get(context.Background(), name, metav1.GetOptions{})
+	ro, err := in.Rollouts.Rollouts(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -189,7 +128,7 @@ func TestMetricsHealthAndPlugin(t *testing.T) {
 	}
 
 	for _, path := range []string{"/healthz", "/readyz"} {
-		code, body, err := get(fmt.Sprintf("http://127.0.0.1:%d%s", c.healthzPort, path))
+		code, body, err := get(fmt.Sprintf("http://127.0.0.1:%d%s", c.HealthzPort, path))
 		if err != nil || code != http.StatusOK {
 			t.Errorf("GET %s: %d %q %v", path, code, body, err)
 		}
@@ -200,7 +139,7 @@ func TestMetricsHealthAndPlugin(t *testing.T) {
 	if err := waitFor(30*time.Second, func() error {
 		var code int
 		var err error
-		code, body, err = get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metricsPort))
+		code, body, err = get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.MetricsPort))
 		if err != nil || code != http.StatusOK {
 			return fmt.Errorf("GET /metrics: %d %v", code, err)
 		}
@@ -243,7 +182,7 @@ func TestSecondReplicaTakesTheLease(t *testing.T) {
 		"--leader-election-lease-duration", "6s", "--leader-election-renew-deadline", "4s", "--leader-election-retry-period", "1s"}
 	first := in.startController(t, flags...)
 	holder := func() string {
-		l, err := in.kube.CoordinationV1().Leases(ns).Get(ctx, "argo-rollouts-controller-lock", metav1.GetOptions{})
+		l, err := in.Kube.CoordinationV1().Leases(ns).Get(ctx, "argo-rollouts-controller-lock", metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
 			return ""
 		}
@@ -267,7 +206,7 @@ func TestSecondReplicaTakesTheLease(t *testing.T) {
 	}
 	in.waitPhase(t, ns, "rollouts-demo", "Paused", 2*time.Minute)
 
-	first.kill()
+	first.Kill()
 	killed := time.Now()
 	if out, err := in.plugin(ns, "promote", "rollouts-demo"); err != nil {
 		t.Fatalf("promote: %v\n%s", err, out)
@@ -277,7 +216,7 @@ func TestSecondReplicaTakesTheLease(t *testing.T) {
 		t.Fatalf("the lease is held by %q after the leader %q was killed", h, leader)
 	}
 	t.Logf("the standby took over and finished the rollout %s after the leader was killed", time.Since(killed).Round(100*time.Millisecond))
-	ro, err := in.rollouts.Rollouts(ns).Get(ctx, "rollouts-demo", metav1.GetOptions{})
+	ro, err := in.Rollouts.Rollouts(ns).Get(ctx, "rollouts-demo", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestClusterFeatures(t *testing.T) {
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(),
-		"FEATURES_KUBECONFIG="+in.kubeconfig,
+		"FEATURES_KUBECONFIG="+in.Kubeconfig,
 		"FEATURES_BIN="+in.bin,
 		"FEATURES_FAKE_AWS="+in.fakeAWS,
 	)

@@ -25,7 +25,7 @@ func TestReadinessGateHoldsThePod(t *testing.T) {
 			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: gate}},
 		},
 	}
-	pods := in.kube.CoreV1().Pods(ns)
+	pods := in.Kube.CoreV1().Pods(ns)
 	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

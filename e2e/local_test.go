@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,33 +14,20 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/rolloutlab/rolloutlab/engine/api/client"
+	"github.com/rolloutlab/rolloutlab/e2e/cluster"
 )
 
 // env is the local tier's installation, nil when ROLLOUTLAB_E2E is not "local".
 var env *installation
 
 type installation struct {
-	kubeconfig string
-	kube       kubernetes.Interface
-	rollouts   client.Interface
-	dyn        dynamic.Interface
-	mapper     meta.RESTMapper
-	bin        string // rollouts-controller, kubectl-argo-rollouts, fake-aws
-	fakeAWS    string // fake-aws's URL
-	stopAWS    func()
+	*cluster.Clients
+	bin     string // rollouts-controller, kubectl-argo-rollouts, fake-aws
+	fakeAWS string // fake-aws's URL
+	stopAWS func()
 }
 
 func TestMain(m *testing.M) {
@@ -85,37 +69,24 @@ func setUp() (*installation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s env: %w", script, err)
 	}
-	in := &installation{}
+	var kubeconfig string
 	for _, line := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "export KUBECONFIG="); ok {
-			in.kubeconfig = v
+			kubeconfig = v
 		}
 	}
-	if in.kubeconfig == "" {
+	if kubeconfig == "" {
 		return nil, fmt.Errorf("%s env printed no KUBECONFIG", script)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", in.kubeconfig)
-	if err != nil {
+	in := &installation{}
+	if in.Clients, err = cluster.Connect(kubeconfig); err != nil {
 		return nil, err
 	}
-	cfg.QPS, cfg.Burst = 100, 200
-	if in.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if in.rollouts, err = client.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if in.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cached := memory.NewMemCacheClient(dc)
-	in.mapper = restmapper.NewDeferredDiscoveryRESTMapper(cached)
 
 	ctx := context.Background()
+	if err := in.removeLeftovers(ctx); err != nil {
+		return nil, err
+	}
 	if err := in.fakeNode(ctx, "kwok-node-0"); err != nil {
 		return nil, err
 	}
@@ -128,9 +99,10 @@ func setUp() (*installation, error) {
 		}
 	}
 	if err := waitFor(60*time.Second, func() error {
-		cached.Invalidate()
+		in.Discovery.Invalidate()
+		in.Mapper.Reset()
 		for _, gv := range []string{"argoproj.io/v1alpha1", "elbv2.k8s.aws/v1beta1"} {
-			if _, err := dc.ServerResourcesForGroupVersion(gv); err != nil {
+			if _, err := in.Discovery.ServerResourcesForGroupVersion(gv); err != nil {
 				return fmt.Errorf("%s not served yet: %w", gv, err)
 			}
 		}
@@ -152,6 +124,34 @@ func setUp() (*installation, error) {
 	return in, nil
 }
 
+// e2eLabel marks the namespaces the tests and the features' cluster driver create.
+const e2eLabel = "rolloutlab.io/e2e"
+
+// removeLeftovers deletes the namespaces an interrupted earlier run left behind, and waits until
+// they are gone (the tests reuse their names).
+func (in *installation) removeLeftovers(ctx context.Context) error {
+	nss := in.Kube.CoreV1().Namespaces()
+	list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: e2eLabel})
+	if err != nil {
+		return err
+	}
+	for _, ns := range list.Items {
+		if err := nss.Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	return waitFor(2*time.Minute, func() error {
+		list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: e2eLabel})
+		if err != nil {
+			return err
+		}
+		if n := len(list.Items); n > 0 {
+			return fmt.Errorf("%d namespaces of an earlier run still terminating", n)
+		}
+		return nil
+	})
+}
+
 // fakeNode registers a node that KWOK plays the kubelet of.
 func (in *installation) fakeNode(ctx context.Context, name string) error {
 	n := &corev1.Node{
@@ -165,11 +165,11 @@ func (in *installation) fakeNode(ctx context.Context, name string) error {
 			Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("256"), corev1.ResourceMemory: resource.MustParse("1Ti"), corev1.ResourcePods: resource.MustParse("5000")},
 		},
 	}
-	if _, err := in.kube.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := in.Kube.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating node %s: %w", name, err)
 	}
 	return waitFor(60*time.Second, func() error {
-		got, err := in.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		got, err := in.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -189,38 +189,7 @@ func (in *installation) applyFile(ctx context.Context, path, ns string) error {
 	if err != nil {
 		return err
 	}
-	return in.apply(ctx, path, data, ns)
-}
-
-func (in *installation) apply(ctx context.Context, name string, data []byte, ns string) error {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for i := 1; ; i++ {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return fmt.Errorf("%s: document %d: %w", name, i, err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		gvk := u.GroupVersionKind()
-		m, err := in.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", name, gvk.Kind, err)
-		}
-		ri := dynamic.ResourceInterface(in.dyn.Resource(m.Resource))
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			if u.GetNamespace() == "" {
-				u.SetNamespace(ns)
-			}
-			ri = in.dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-		}
-		if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "e2e", Force: true}); err != nil {
-			return fmt.Errorf("%s: applying %s %s: %w", name, gvk.Kind, u.GetName(), err)
-		}
-	}
+	return in.ApplyManifest(ctx, path, data, ns, "e2e")
 }
 
 // applyFS applies a manifest of the embedded scenarios (the guides' files).
@@ -229,20 +198,20 @@ func (in *installation) applyFS(ctx context.Context, fsys fs.FS, path, ns string
 	if err != nil {
 		return err
 	}
-	return in.apply(ctx, path, data, ns)
+	return in.ApplyManifest(ctx, path, data, ns, "e2e")
 }
 
 // startFakeAWS runs cmd/fake-aws against the cluster and waits for its "ready" line.
 func (in *installation) startFakeAWS() error {
-	api, err := freeAddr()
+	api, err := cluster.FreeAddr()
 	if err != nil {
 		return err
 	}
-	hook, err := freeAddr()
+	hook, err := cluster.FreeAddr()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(in.bin, "fake-aws"), "--kubeconfig", in.kubeconfig, "--listen", api, "--webhook-listen", hook)
+	cmd := exec.Command(filepath.Join(in.bin, "fake-aws"), "--kubeconfig", in.Kubeconfig, "--listen", api, "--webhook-listen", hook)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -290,15 +259,6 @@ func (in *installation) startFakeAWS() error {
 		b, _ := os.ReadFile(logFile.Name())
 		return fmt.Errorf("fake-aws did not get ready in 60s:\n%s", b)
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // waitFor polls cond until it holds, for at most within, and then fails with its last error.

@@ -27,7 +27,7 @@ func TestControllerMemoryAtScale(t *testing.T) {
 	ns := in.namespace(t, "e2e-scale")
 	c := in.startController(t, "--namespaced", "--namespace", ns, "--rollout-threads", "10")
 	time.Sleep(3 * time.Second)
-	idle, err := c.rssMiB()
+	idle, err := c.RSSMiB()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,14 +47,14 @@ spec:
     spec:
       containers: [{name: app, image: "argoproj/rollouts-demo:blue"}]
 `, i, i, i)
-		if err := in.apply(ctx, "scale", []byte(doc), ns); err != nil {
+		if err := in.ApplyManifest(ctx, "scale", []byte(doc), ns, "e2e"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	created := time.Since(start)
 	var healthy int
 	if err := waitFor(15*time.Minute, func() error {
-		list, err := in.rollouts.Rollouts(ns).List(ctx, metav1.ListOptions{})
+		list, err := in.Rollouts.Rollouts(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ spec:
 	}
 	all := time.Since(start)
 	time.Sleep(10 * time.Second) // a resync's worth of settling
-	rss, err := c.rssMiB()
+	rss, err := c.RSSMiB()
 	if err != nil {
 		t.Fatal(err)
 	}

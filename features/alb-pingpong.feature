@@ -18,7 +18,7 @@ Feature: Ping-pong behind an ALB
     And the rollout's status says ping is stable
     And 100 requests per second flow through the ingress alb-ingress
 
-  @cluster
+  @cluster @nightly
   Scenario: a promotion moves all the traffic to pong and the roles swap
     When I update the rollout to image argoproj/rollouts-demo:yellow
     Then the rollout reaches step 1 within 3 minutes
@@ -35,7 +35,7 @@ Feature: Ping-pong behind an ALB
     And no pods run revision 1 within 3 minutes
     And no request failed
 
-  @cluster
+  @cluster @nightly
   Scenario: an abort sends the traffic back to ping, the stable side
     When I update the rollout to image argoproj/rollouts-demo:red
     Then the rollout reaches step 1 within 3 minutes

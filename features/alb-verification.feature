@@ -11,7 +11,7 @@ Feature: Blue-green behind an ALB, with and without target-group verification
   Background:
     Given an AWS account with the AWS Load Balancer Controller
 
-  @cluster
+  @cluster @nightly
   Scenario: with verification, the promotion waits for the LBC and no request fails
     Given the controller verifies target groups
     And the ALB blue-green example's services, rollout and ingress are applied

@@ -1,17 +1,12 @@
 package features
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,20 +22,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/rolloutlab/rolloutlab/e2e/cluster"
+	"github.com/rolloutlab/rolloutlab/e2e/fakeaws"
 	"github.com/rolloutlab/rolloutlab/engine/actions"
-	"github.com/rolloutlab/rolloutlab/engine/api/client"
 	"github.com/rolloutlab/rolloutlab/engine/api/v1alpha1"
 	"github.com/rolloutlab/rolloutlab/scenarios"
 	"github.com/rolloutlab/rolloutlab/sim"
@@ -65,22 +54,20 @@ type clusterDriver struct {
 	kubeconfig string
 	bin        string
 	fakeAWS    string // "" when the installation has no AWS
+	aws        fakeaws.Client
 	useAWS     bool
 	verify     bool
 
-	kube    kubernetes.Interface
-	rollout client.Interface
-	dyn     dynamic.Interface
-	mapper  meta.RESTMapper
+	*cluster.Clients
 
 	ns string
 
 	mu         sync.Mutex // the controller process: CrashController restarts it from a timer
 	started    bool
-	ctrl       *controllerProcess
+	ctrl       *cluster.Controller
 	restart    *time.Timer
-	generation int // controller processes started, for their log
-	ctrlLog    syncBuffer
+	generation int    // controller processes started, for their log
+	ctrlLog    string // what the killed ones printed
 }
 
 func clusterKubeconfig() string { return os.Getenv("FEATURES_KUBECONFIG") }
@@ -92,26 +79,12 @@ var clusterNamespaces struct {
 
 func newClusterDriver(scenarioName string) (*clusterDriver, error) {
 	path := clusterKubeconfig()
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	c, err := cluster.Connect(path)
 	if err != nil {
-		return nil, fmt.Errorf("FEATURES_KUBECONFIG=%s: %w", path, err)
+		return nil, fmt.Errorf("FEATURES_KUBECONFIG: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 50, 100
-	d := &clusterDriver{kubeconfig: path, fakeAWS: os.Getenv("FEATURES_FAKE_AWS")}
-	if d.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if d.rollout, err = client.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	if d.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		return nil, err
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	d := &clusterDriver{Clients: c, kubeconfig: path, fakeAWS: os.Getenv("FEATURES_FAKE_AWS")}
+	d.aws = fakeaws.Client{URL: d.fakeAWS}
 	if d.bin, err = clusterBinaries(); err != nil {
 		return nil, err
 	}
@@ -120,7 +93,7 @@ func newClusterDriver(scenarioName string) (*clusterDriver, error) {
 	n := clusterNamespaces.n
 	clusterNamespaces.Unlock()
 	d.ns = fmt.Sprintf("e2e-%d-%d-%s", os.Getpid()%100000, n, slug(scenarioName))
-	_, err = d.kube.CoreV1().Namespaces().Create(context.Background(),
+	_, err = d.Kube.CoreV1().Namespaces().Create(context.Background(),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns, Labels: map[string]string{"rolloutlab.io/e2e": "features"}}},
 		metav1.CreateOptions{})
 	if err != nil {
@@ -182,18 +155,25 @@ func (d *clusterDriver) Close() error {
 	if os.Getenv("FEATURES_KEEP") == "1" {
 		return nil
 	}
-	if d.fakeAWS != "" && d.useAWS {
-		_ = d.awsCall(http.MethodDelete, "/debug/traffic", nil) // stop this scenario's clients
+	if d.useAWS {
+		_ = d.aws.StopTraffic() // this scenario's clients
 	}
 	ctx := context.Background()
-	if err := d.kube.CoreV1().Namespaces().Delete(ctx, d.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+	if err := d.Kube.CoreV1().Namespaces().Delete(ctx, d.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	return nil
 }
 
 // ControllerLog is what the scenario's controller processes printed, for a failure.
-func (d *clusterDriver) ControllerLog() string { return d.ctrlLog.String() }
+func (d *clusterDriver) ControllerLog() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctrl != nil {
+		return d.ctrlLog + d.ctrl.Output()
+	}
+	return d.ctrlLog
+}
 
 // ---- what the installation is
 
@@ -201,7 +181,7 @@ func (d *clusterDriver) UseAWS() error {
 	if d.fakeAWS == "" {
 		return errors.New("this cluster has no AWS account: run fake-aws against it and set FEATURES_FAKE_AWS to its URL (e2e/ does)")
 	}
-	if err := d.awsCall(http.MethodGet, "/debug/alb", nil); err != nil {
+	if _, err := d.aws.ALB(""); err != nil {
 		return fmt.Errorf("FEATURES_FAKE_AWS=%s does not answer: %w", d.fakeAWS, err)
 	}
 	d.useAWS = true
@@ -223,11 +203,6 @@ func (d *clusterDriver) UseAPISIX() error { return fmt.Errorf("APISIX: %w", errN
 
 // ---- the controller process
 
-type controllerProcess struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // ensureController starts the rollout controller for the scenario's namespace when it has not
 // been started yet (the installation's flags are known by then).
 func (d *clusterDriver) ensureController() error {
@@ -242,39 +217,24 @@ func (d *clusterDriver) ensureController() error {
 
 // startController runs one controller process; d.mu is held.
 func (d *clusterDriver) startController() error {
-	metricsPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	healthzPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	args := []string{
-		"--kubeconfig", d.kubeconfig, "--namespaced", "--namespace", d.ns,
-		"--leader-elect", "--metricsPort", strconv.Itoa(metricsPort), "--healthzPort", strconv.Itoa(healthzPort),
-	}
+	args := []string{"--namespaced", "--namespace", d.ns, "--leader-elect"}
 	if d.verify {
 		args = append(args, "--aws-verify-target-group")
 	}
 	if d.useAWS {
 		args = append(args, "--aws-endpoint", d.fakeAWS, "--aws-region", "us-east-1")
 	}
-	cmd := exec.Command(filepath.Join(d.bin, "rollouts-controller"), args...)
 	d.generation++
-	w := &lockedWriter{buf: &d.ctrlLog, prefix: fmt.Sprintf("[controller %d] ", d.generation)}
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the rollout controller: %w", err)
+	c, err := cluster.StartController(filepath.Join(d.bin, "rollouts-controller"), d.Kubeconfig,
+		fmt.Sprintf("[controller %d] ", d.generation), args...)
+	if err != nil {
+		return err
 	}
-	p := &controllerProcess{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	d.ctrl = p
+	d.ctrl = c
 	return nil
 }
 
-// stopController kills the controller at once (SIGKILL: it neither releases its lease nor
-// finishes what it was doing), waits until it is gone and cancels a pending restart.
+// stopController kills the controller and cancels a pending restart.
 func (d *clusterDriver) stopController() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -285,12 +245,13 @@ func (d *clusterDriver) stopController() {
 	d.kill()
 }
 
+// kill kills the controller at once (SIGKILL), keeping what it printed; d.mu is held.
 func (d *clusterDriver) kill() {
 	if d.ctrl == nil {
 		return
 	}
-	_ = d.ctrl.cmd.Process.Kill()
-	<-d.ctrl.done
+	d.ctrl.Kill()
+	d.ctrlLog += d.ctrl.Output()
 	d.ctrl = nil
 }
 
@@ -309,53 +270,10 @@ func (d *clusterDriver) CrashController(down time.Duration) error {
 		defer d.mu.Unlock()
 		d.restart = nil
 		if err := d.startController(); err != nil {
-			d.ctrlLog.Write([]byte("restarting the controller: " + err.Error() + "\n"))
+			d.ctrlLog += "restarting the controller: " + err.Error() + "\n"
 		}
 	})
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the controller's output from its process's copying goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lockedWriter prefixes each line a controller process prints with its generation.
-type lockedWriter struct {
-	buf    *syncBuffer
-	prefix string
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	var out bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(p))
-	for sc.Scan() {
-		out.WriteString(w.prefix + sc.Text() + "\n")
-	}
-	_, _ = w.buf.Write(out.Bytes())
-	return len(p), nil
 }
 
 // ---- applying manifests and acting as the user
@@ -367,45 +285,21 @@ func (d *clusterDriver) Apply(file string, data []byte) ([]string, error) {
 		return nil, err
 	}
 	ctx := context.Background()
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for i := 1; ; i++ {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err == io.EOF {
-				break
-			}
-			return nil, fmt.Errorf("%s: document %d: %w", file, i, err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
+	objs, err := cluster.Decode(file, data)
+	if err != nil {
+		return nil, err
+	}
+	var rollouts []string
+	for _, u := range objs {
 		if gvk := u.GroupVersionKind(); gvk.Kind == "Ingress" && gvk.Version == "v1beta1" {
-			var err error
 			if u, err = upgradeIngress(file, u); err != nil {
 				return nil, err
 			}
 		}
-		objs = append(objs, u)
-	}
-	var rollouts []string
-	for _, u := range objs {
-		gvk := u.GroupVersionKind()
-		m, err := d.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s %s: %w", file, gvk.Kind, u.GetName(), err)
+		if err := d.Clients.Apply(ctx, u, d.ns, "kubectl"); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
-		ri := dynamic.ResourceInterface(d.dyn.Resource(m.Resource))
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			if u.GetNamespace() == "" {
-				u.SetNamespace(d.ns)
-			}
-			ri = d.dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-		}
-		if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "kubectl", Force: true}); err != nil {
-			return nil, fmt.Errorf("%s: applying %s %s: %w", file, gvk.Kind, u.GetName(), err)
-		}
-		if gvk.Group == v1alpha1.GroupName && gvk.Kind == "Rollout" {
+		if gvk := u.GroupVersionKind(); gvk.Group == v1alpha1.GroupName && gvk.Kind == "Rollout" {
 			rollouts = append(rollouts, u.GetNamespace()+"/"+u.GetName())
 		}
 	}
@@ -481,7 +375,7 @@ func (d *clusterDriver) Pause(rollout string) error {
 // dashboard makes).
 func (d *clusterDriver) Resume(rollout string) error {
 	ns, name := split(rollout)
-	_, err := actions.Resume(context.Background(), d.rollout, ns, name)
+	_, err := actions.Resume(context.Background(), d.Rollouts, ns, name)
 	return err
 }
 
@@ -563,11 +457,11 @@ func (d *clusterDriver) Advance(dur time.Duration) error {
 func (d *clusterDriver) observe(rollout string) (*v1alpha1.Rollout, []*appsv1.ReplicaSet, error) {
 	ctx := context.Background()
 	ns, name := split(rollout)
-	ro, err := d.rollout.Rollouts(ns).Get(ctx, name, metav1.GetOptions{})
+	ro, err := d.Rollouts.Rollouts(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
-	list, err := d.kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	list, err := d.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -580,7 +474,7 @@ func (d *clusterDriver) observe(rollout string) (*v1alpha1.Rollout, []*appsv1.Re
 
 func (d *clusterDriver) service(ns string) func(string) *corev1.Service {
 	return func(name string) *corev1.Service {
-		svc, err := d.kube.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+		svc, err := d.Kube.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return nil
 		}
@@ -684,7 +578,7 @@ func (d *clusterDriver) ReplicaSets(rollout string) ([]string, error) {
 // Events are the Events the API server holds for the rollout, oldest first.
 func (d *clusterDriver) Events(rollout string) ([]string, error) {
 	ns, name := split(rollout)
-	list, err := d.kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
+	list, err := d.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
 		FieldSelector: "involvedObject.kind=Rollout,involvedObject.name=" + name,
 	})
 	if err != nil {
@@ -711,7 +605,7 @@ func eventTime(e corev1.Event) time.Time {
 
 func (d *clusterDriver) IngressAnnotations(ingress string) (map[string]string, error) {
 	ns, name := split(ingress)
-	ing, err := d.kube.NetworkingV1().Ingresses(ns).Get(context.Background(), name, metav1.GetOptions{})
+	ing, err := d.Kube.NetworkingV1().Ingresses(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -748,30 +642,6 @@ func (d *clusterDriver) SourceRequests(string) (sim.TrafficStats, error) {
 
 // ---- AWS, through fake-aws's debug API
 
-// awsCall sends a request to fake-aws and decodes its JSON answer into out (when not nil).
-func (d *clusterDriver) awsCall(method, path string, out any) error {
-	req, err := http.NewRequest(method, strings.TrimSuffix(d.fakeAWS, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(body)))
-	}
-	if out != nil {
-		return json.Unmarshal(body, out)
-	}
-	return nil
-}
-
 func (d *clusterDriver) needAWS() error {
 	if !d.useAWS {
 		return errors.New(`the installation has no AWS account: say "Given an AWS account with the AWS Load Balancer Controller" first`)
@@ -783,17 +653,11 @@ func (d *clusterDriver) ALB() (ALB, error) {
 	if err := d.needAWS(); err != nil {
 		return ALB{}, err
 	}
-	var got struct {
-		Shares   map[string]int32 `json:"shares"`
-		NotReady string           `json:"notReady"`
-	}
-	if err := d.awsCall(http.MethodGet, "/debug/alb?namespace="+url.QueryEscape(d.ns), &got); err != nil {
+	st, err := d.aws.ALB(d.ns)
+	if err != nil {
 		return ALB{}, err
 	}
-	if got.Shares == nil {
-		got.Shares = map[string]int32{}
-	}
-	return ALB{Shares: got.Shares, NotReady: got.NotReady}, nil
+	return ALB{Shares: st.Shares, NotReady: st.NotReady}, nil
 }
 
 func (d *clusterDriver) StartTraffic(ingress string, perSecond int) error {
@@ -801,21 +665,15 @@ func (d *clusterDriver) StartTraffic(ingress string, perSecond int) error {
 		return err
 	}
 	ns, name := split(ingress)
-	q := url.Values{"ingress": {ns + "/" + name}, "rate": {strconv.Itoa(perSecond)}}
-	return d.awsCall(http.MethodPost, "/debug/traffic?"+q.Encode(), nil)
+	return d.aws.StartTraffic(ns+"/"+name, float64(perSecond))
 }
 
 func (d *clusterDriver) Requests() (sim.TrafficStats, error) {
 	if !d.useAWS {
 		return sim.TrafficStats{}, nil
 	}
-	var got struct {
-		Total    int            `json:"total"`
-		Failed   int            `json:"failed"`
-		Codes    map[string]int `json:"codes"`
-		Versions map[string]int `json:"versions"`
-	}
-	if err := d.awsCall(http.MethodGet, "/debug/traffic", &got); err != nil {
+	got, err := d.aws.Traffic()
+	if err != nil {
 		return sim.TrafficStats{}, err
 	}
 	st := sim.TrafficStats{Total: got.Total, Failed: got.Failed, ByCode: map[int]int{}, ByVersion: got.Versions}
@@ -833,11 +691,11 @@ func (d *clusterDriver) StopLoadBalancerController(down time.Duration) error {
 	if err := d.needAWS(); err != nil {
 		return err
 	}
-	if err := d.awsCall(http.MethodPost, "/debug/lbc?down=true", nil); err != nil {
+	if _, err := d.aws.SetLBCDown(true); err != nil {
 		return err
 	}
 	if down > 0 {
-		time.AfterFunc(down, func() { _ = d.awsCall(http.MethodPost, "/debug/lbc?down=false", nil) })
+		time.AfterFunc(down, func() { _, _ = d.aws.SetLBCDown(false) })
 	}
 	return nil
 }
@@ -846,9 +704,9 @@ func (d *clusterDriver) StartLoadBalancerController() error {
 	if err := d.needAWS(); err != nil {
 		return err
 	}
-	return d.awsCall(http.MethodPost, "/debug/lbc?down=false", nil)
+	_, err := d.aws.SetLBCDown(false)
+	return err
 }
-
 func TestHoldsIgnoresDefaultsOnly(t *testing.T) {
 	rollout := map[string]any{"containers": []any{map[string]any{"name": "app", "image": "demo:blue"}}}
 	defaulted := map[string]any{"dnsPolicy": "ClusterFirst", "containers": []any{

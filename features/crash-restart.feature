@@ -29,7 +29,7 @@ Feature: The controller crashes at any point of the guide
       | 0 |
       | 1 |
 
-  @cluster
+  @cluster @nightly
   Scenario: a crash while paused at the manual pause
     When I update the rollout to image argoproj/rollouts-demo:yellow
     Then the rollout becomes Paused within 2 minutes

@@ -1,4 +1,4 @@
-@sim @cluster
+@sim @cluster @nightly
 Feature: Pause, resume and undo
   `kubectl argo rollouts pause` holds a rollout where it is, even in the middle of a timed
   pause, until `resume`. `undo` re-applies an earlier revision's pod template: without a

@@ -1,4 +1,4 @@
-@sim @cluster
+@sim @cluster @nightly
 Feature: Retry an aborted update
   `kubectl argo rollouts retry` takes back an abort: the update starts again from its first
   step, so the canary gets its 20% and the rollout waits at the manual pause once more.

@@ -123,28 +123,30 @@ func TestALB(t *testing.T) {
 		return fmt.Errorf("conditions %+v", p.Status.Conditions)
 	})
 
-	var alb ALBState
-	if err := e.call("GET", "/debug/alb?namespace="+ns, &alb); err != nil {
+	debug := Client{URL: e.ends.API}
+	alb, err := debug.ALB(ns)
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := ALBState{Shares: map[string]int32{"default/stable": 80, "default/canary": 20}, LoadBalancers: []string{dns}}
 	if !reflect.DeepEqual(alb, want) {
 		t.Errorf("/debug/alb: %+v, want %+v", alb, want)
 	}
-	var other ALBState
-	if err := e.call("GET", "/debug/alb?namespace=other", &other); err != nil {
+	other, err := debug.ALB("other")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (ALBState{Shares: map[string]int32{}, NotReady: "no load balancer yet", LoadBalancers: []string{}}); !reflect.DeepEqual(other, want) {
 		t.Errorf("/debug/alb of another namespace: %+v, want %+v", other, want)
 	}
 
-	if err := e.call("POST", "/debug/traffic?ingress=default/demo&rate=1000", nil); err != nil {
+	if err := debug.StartTraffic("default/demo", 1000); err != nil {
 		t.Fatal(err)
 	}
 	var st TrafficStats
 	eventually(t, "traffic flows", func() error {
-		if err := e.call("GET", "/debug/traffic", &st); err != nil {
+		var err error
+		if st, err = debug.Traffic(); err != nil {
 			return err
 		}
 		if st.Total < 200 {
@@ -152,11 +154,10 @@ func TestALB(t *testing.T) {
 		}
 		return nil
 	})
-	if err := e.call("DELETE", "/debug/traffic", nil); err != nil {
+	if err := debug.StopTraffic(); err != nil {
 		t.Fatal(err)
 	}
-	st = TrafficStats{}
-	if err := e.call("GET", "/debug/traffic", &st); err != nil {
+	if st, err = debug.Traffic(); err != nil {
 		t.Fatal(err)
 	}
 	if st.Failed != 0 || st.Codes["200"] != st.Total || st.Versions["demo:v1"]+st.Versions["demo:v2"] != st.Total ||

@@ -2,10 +2,6 @@ package fakeaws
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -106,30 +102,6 @@ func eventually(t *testing.T, what string, cond func() error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// call sends a request to the API listener and decodes the JSON answer into out (if not nil).
-func (e *env) call(method, path string, out any) error {
-	req, err := http.NewRequest(method, e.ends.API+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, body)
-	}
-	if out != nil {
-		return json.Unmarshal(body, out)
-	}
-	return nil
 }
 
 func node(name string) *corev1.Node {

@@ -114,8 +114,7 @@ func TestWebhook(t *testing.T) {
 		t.Errorf("gates of a pod no binding's Service selects: %v, want none", got)
 	}
 
-	var lbc LBCState
-	if err := e.call("POST", "/debug/lbc?down=true", &lbc); err != nil || !lbc.Down {
+	if lbc, err := (Client{URL: e.ends.API}).SetLBCDown(true); err != nil || !lbc.Down {
 		t.Fatalf("stopping the LBC: %+v %v", lbc, err)
 	}
 	if got := gates(admit(pod("x", "v1", ""))); len(got) != 0 {
