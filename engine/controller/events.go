@@ -17,10 +17,16 @@ import (
 // EventComponent is the source component of the controller's events, as Argo names it.
 const EventComponent = "rollouts-controller"
 
+// eventBurst is how many events one rollout may record at once before client-go's spam filter
+// drops the rest (it then lets one through every 5 minutes). Argo keeps client-go's 25, which a
+// single 8-step canary update nearly uses up: the guide's update, promotion and abort lost their
+// last events on a real API server, SkipSteps and RolloutCompleted among them.
+const eventBurst = 200
+
 // newEventBroadcaster records events to the API server, as Kubernetes events on the object
 // (the Rollout, or an Ingress handed back), with the scheme that knows the Rollout kinds.
 func newEventBroadcaster(kube kubernetes.Interface) (record.EventBroadcaster, record.EventRecorder) {
-	b := record.NewBroadcaster()
+	b := record.NewBroadcasterWithCorrelatorOptions(record.CorrelatorOptions{BurstSize: eventBurst})
 	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	return b, b.NewRecorder(client.Scheme, corev1.EventSource{Component: EventComponent})
 }
