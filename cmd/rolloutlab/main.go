@@ -1,6 +1,8 @@
 // Command rolloutlab runs rollouts in the deterministic simulation: `rolloutlab sim run` plays a
 // scenario (by default the Argo Rollouts getting-started guide) and prints the rollout's story;
-// `rolloutlab sim replay` re-runs a recorded trace and checks it is reproduced byte for byte.
+// `rolloutlab sim replay` re-runs a recorded trace and checks it is reproduced byte for byte;
+// `rolloutlab sim serve` runs a simulated cluster in real time and serves its Kubernetes API, so
+// that kubectl argo rollouts works against it through a kubeconfig.
 package main
 
 import (

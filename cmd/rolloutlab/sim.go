@@ -24,7 +24,7 @@ import (
 
 func newSimCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sim", Short: "Run rollouts in the simulation"}
-	cmd.AddCommand(newRunCmd(), newReplayCmd(), newListCmd(), newMatrixCmd())
+	cmd.AddCommand(newRunCmd(), newReplayCmd(), newListCmd(), newMatrixCmd(), newServeCmd())
 	return cmd
 }
 
