@@ -124,6 +124,9 @@ func setUp() (*installation, error) {
 	return in, nil
 }
 
+// installNamespace is where manifests/kustomization.yaml installs the controller.
+const installNamespace = "argo-rollouts"
+
 // e2eLabel marks the namespaces the tests and the features' cluster driver create.
 const e2eLabel = "rolloutlab.io/e2e"
 
@@ -135,18 +138,20 @@ func (in *installation) removeLeftovers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	names := []string{installNamespace} // manifests/ installs into it (TestInstallRunsWithLeastPrivilege)
 	for _, ns := range list.Items {
-		if err := nss.Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		names = append(names, ns.Name)
+	}
+	for _, name := range names {
+		if err := nss.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 	}
 	return waitFor(2*time.Minute, func() error {
-		list, err := nss.List(ctx, metav1.ListOptions{LabelSelector: e2eLabel})
-		if err != nil {
-			return err
-		}
-		if n := len(list.Items); n > 0 {
-			return fmt.Errorf("%d namespaces of an earlier run still terminating", n)
+		for _, name := range names {
+			if _, err := nss.Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("namespace %s of an earlier run still terminating (%v)", name, err)
+			}
 		}
 		return nil
 	})
