@@ -32,13 +32,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kind/pkg/cluster"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
 
+	e2ecluster "github.com/rolloutlab/rolloutlab/e2e/cluster"
 	tgbv1 "github.com/rolloutlab/rolloutlab/engine/api/elbv2/v1beta1"
 	engineaws "github.com/rolloutlab/rolloutlab/engine/aws"
 
@@ -348,15 +346,7 @@ func istioCRDFile(t *testing.T) string {
 // the controller and the features use.
 func installCRDs(t *testing.T, kubeconfig, istioFile, ourDir string) {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	c, err := e2ecluster.Connect(kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +358,7 @@ func installCRDs(t *testing.T, kubeconfig, istioFile, ourDir string) {
 	defer cancel()
 	var names []string
 	for _, f := range append([]string{istioFile}, ours...) {
-		applied, err := applyCRDs(ctx, dyn, f)
+		applied, err := applyCRDs(ctx, c, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,12 +375,13 @@ func installCRDs(t *testing.T, kubeconfig, istioFile, ourDir string) {
 	}
 	err = poll(ctx, func() error {
 		for _, name := range names {
-			if err := established(ctx, dyn, name); err != nil {
+			if err := established(ctx, c.Dynamic, name); err != nil {
 				return err
 			}
 		}
 		for gv, resources := range want {
-			list, err := dc.ServerResourcesForGroupVersion(gv)
+			c.Discovery.Invalidate()
+			list, err := c.Discovery.ServerResourcesForGroupVersion(gv)
 			if err != nil {
 				return fmt.Errorf("%s is not served: %w", gv, err)
 			}
@@ -410,32 +401,26 @@ func installCRDs(t *testing.T, kubeconfig, istioFile, ourDir string) {
 
 // applyCRDs server-side applies every document of a file, each of which must be a CRD, and
 // returns their names.
-func applyCRDs(ctx context.Context, dyn dynamic.Interface, file string) ([]string, error) {
+func applyCRDs(ctx context.Context, c *e2ecluster.Clients, file string) ([]string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
+	objs, err := e2ecluster.Decode(file, data)
+	if err != nil {
+		return nil, err
+	}
 	var names []string
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for i := 1; ; i++ {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return names, nil
-			}
-			return nil, fmt.Errorf("%s: document %d: %w", file, i, err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
+	for i, u := range objs {
 		if u.GetKind() != "CustomResourceDefinition" {
-			return nil, fmt.Errorf("%s: document %d is a %s, not a CustomResourceDefinition", file, i, u.GetKind())
+			return nil, fmt.Errorf("%s: document %d is a %s, not a CustomResourceDefinition", file, i+1, u.GetKind())
 		}
-		if _, err := dyn.Resource(crdResource).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "rolloutlab-e2e-kind", Force: true}); err != nil {
-			return nil, fmt.Errorf("%s: applying the CRD %s: %w", file, u.GetName(), err)
+		if err := c.Apply(ctx, u, "", "rolloutlab-e2e-kind"); err != nil {
+			return nil, fmt.Errorf("%s: %w", file, err)
 		}
 		names = append(names, u.GetName())
 	}
+	return names, nil
 }
 
 // established is nil when the CRD's Established condition is True.
